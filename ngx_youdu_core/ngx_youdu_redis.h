@@ -1,0 +1,32 @@
+
+/*
+ * youdu: Redis through hiredis's async API, driven by nginx events.
+ * One command connection per worker; reconnects with backoff; a watchdog
+ * fails commands that get no reply within the configured timeout.
+ */
+
+#ifndef _NGX_YOUDU_REDIS_H_INCLUDED_
+#define _NGX_YOUDU_REDIS_H_INCLUDED_
+
+
+#include <hiredis.h>
+#include <async.h>
+
+#include "ngx_youdu_core.h"
+
+
+/* reply is NULL when Redis failed or timed out; it is freed after return */
+typedef void (*ngx_youdu_redis_pt)(void *data, redisReply *reply);
+
+
+ngx_int_t ngx_youdu_redis_init_worker(ngx_cycle_t *cycle);
+void ngx_youdu_redis_exit_worker(ngx_cycle_t *cycle);
+
+/* NGX_DECLINED: not connected now (the handler is not called) */
+ngx_int_t ngx_youdu_redis_command(ngx_youdu_redis_pt handler, void *data,
+    int argc, const char **argv, const size_t *argvlen);
+
+ngx_uint_t ngx_youdu_redis_connected(void);
+
+
+#endif /* _NGX_YOUDU_REDIS_H_INCLUDED_ */

@@ -1,0 +1,550 @@
+
+/*
+ * youdu HTTP module: the "youdu_api" location handler.  Finds the route,
+ * reads and checks the body, authenticates the caller, then runs the
+ * route's handler (see ngx_http_youdu_module.h).
+ */
+
+
+#include "ngx_http_youdu_module.h"
+#include "ngx_youdu_utf8.h"
+
+
+typedef struct {
+    ngx_str_t                     prefix;
+} ngx_http_youdu_loc_conf_t;
+
+
+static ngx_int_t ngx_http_youdu_handler(ngx_http_request_t *r);
+static void ngx_http_youdu_body_ready(ngx_http_request_t *r);
+static ngx_int_t ngx_http_youdu_collect_body(ngx_http_youdu_ctx_t *ctx);
+static ngx_int_t ngx_http_youdu_parse_body(ngx_http_youdu_ctx_t *ctx);
+static const ngx_http_youdu_route_t *ngx_http_youdu_find_route(
+    ngx_http_youdu_ctx_t *ctx, ngx_uint_t *method_mismatch);
+static ngx_int_t ngx_http_youdu_match(const char *pattern, ngx_str_t *path,
+    ngx_str_t *args, ngx_uint_t *nargs);
+static ngx_int_t ngx_http_youdu_early_error(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_int_t errcode, const char *msg);
+static void ngx_http_youdu_cleanup(void *data);
+static ngx_int_t ngx_http_youdu_start(ngx_http_youdu_ctx_t *ctx);
+static void *ngx_http_youdu_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_youdu_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_youdu_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+void ngx_http_youdu_auth_begin(ngx_http_youdu_ctx_t *ctx);
+void ngx_http_youdu_auth_resume(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t ngx_http_youdu_run(ngx_http_youdu_ctx_t *ctx);
+
+
+static ngx_command_t  ngx_http_youdu_commands[] = {
+
+    { ngx_string("youdu_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_youdu_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_youdu_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_youdu_create_loc_conf,        /* create location configuration */
+    ngx_http_youdu_merge_loc_conf          /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_youdu_module = {
+    NGX_MODULE_V1,
+    &ngx_http_youdu_module_ctx,            /* module context */
+    ngx_http_youdu_commands,               /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static const ngx_http_youdu_route_t  *ngx_http_youdu_tables[] = {
+    ngx_http_youdu_misc_routes,
+    ngx_http_youdu_auth_routes,
+    ngx_http_youdu_org_routes,
+    ngx_http_youdu_admin_routes,
+    NULL
+};
+
+
+static ngx_int_t
+ngx_http_youdu_handler(ngx_http_request_t *r)
+{
+    off_t                          limit;
+    ngx_uint_t                     mismatch;
+    ngx_int_t                      rc;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_youdu_ctx_t          *ctx;
+    ngx_http_youdu_loc_conf_t     *ylcf;
+    const ngx_http_youdu_route_t  *route;
+
+    ylcf = ngx_http_get_module_loc_conf(r, ngx_http_youdu_module);
+
+    if (r->uri.len < ylcf->prefix.len
+        || ngx_strncmp(r->uri.data, ylcf->prefix.data, ylcf->prefix.len) != 0)
+    {
+        return ngx_http_youdu_early_error(r, NGX_HTTP_NOT_FOUND,
+                                          YD_ERR_NO_ROUTE, "no such endpoint");
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_youdu_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_youdu_cleanup;
+    cln->data = ctx;
+
+    ctx->r = r;
+    ctx->pool = r->pool;
+    ctx->path.data = r->uri.data + ylcf->prefix.len;
+    ctx->path.len = r->uri.len - ylcf->prefix.len;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_youdu_module);
+
+    route = ngx_http_youdu_find_route(ctx, &mismatch);
+
+    if (route == NULL) {
+        if (mismatch) {
+            return ngx_http_youdu_early_error(r, NGX_HTTP_NOT_ALLOWED,
+                                              YD_ERR_METHOD,
+                                              "method not allowed here");
+        }
+
+        return ngx_http_youdu_early_error(r, NGX_HTTP_NOT_FOUND,
+                                          YD_ERR_NO_ROUTE,
+                                          "no such endpoint");
+    }
+
+    ctx->route = route;
+
+    limit = route->body_limit ? (off_t) route->body_limit : YD_BODY_LIMIT;
+
+    if (r->headers_in.content_length_n > limit) {
+        return ngx_http_youdu_early_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                          YD_ERR_TOO_LARGE,
+                                          "request body too large");
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_youdu_body_ready);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_youdu_cleanup(void *data)
+{
+    ngx_http_youdu_ctx_t  *ctx = data;
+
+    if (ctx->body) {
+        json_decref(ctx->body);
+        ctx->body = NULL;
+    }
+
+    if (ctx->fail_ev.posted) {
+        ngx_delete_posted_event(&ctx->fail_ev);
+    }
+}
+
+
+/* errors before the body was read: discard it, reply, let nginx finalize */
+
+static ngx_int_t
+ngx_http_youdu_early_error(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_int_t errcode, const char *msg)
+{
+    u_char       *p;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    b = ngx_create_temp_buf(r->pool, 128 + ngx_strlen(msg));
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(b->pos, "{\"errcode\":%i,\"errmsg\":\"%s\"}", errcode,
+                    msg);
+    b->last = p;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static void
+ngx_http_youdu_body_ready(ngx_http_request_t *r)
+{
+    ngx_int_t              rc;
+    ngx_http_youdu_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_youdu_module);
+
+    rc = ngx_http_youdu_collect_body(ctx);
+    if (rc != NGX_OK) {
+        return;   /* replied */
+    }
+
+    if (ngx_http_youdu_parse_body(ctx) != NGX_OK) {
+        return;   /* replied */
+    }
+
+    /* behind a proxy, the realip module rewrites this address */
+    ctx->client_ip = r->connection->addr_text;
+
+    if (r->headers_in.user_agent) {
+        ctx->user_agent = r->headers_in.user_agent->value;
+    }
+
+    if (ctx->route->auth == YD_AUTH_NONE) {
+        (void) ngx_http_youdu_start(ctx);
+        return;
+    }
+
+    ngx_http_youdu_auth_begin(ctx);
+}
+
+
+/* starts the route handler at stage 0 */
+
+static ngx_int_t
+ngx_http_youdu_start(ngx_http_youdu_ctx_t *ctx)
+{
+    return ngx_http_youdu_run(ctx);
+}
+
+
+ngx_int_t
+ngx_http_youdu_run(ngx_http_youdu_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    ctx->auth_stage = 0;
+    ctx->stage = 0;
+
+    rc = ctx->route->handler(ctx);
+
+    if (rc == NGX_AGAIN || rc == NGX_DONE) {
+        return rc;
+    }
+
+    return yd_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, YD_ERR_INTERNAL,
+                    "internal error");
+}
+
+
+static ngx_int_t
+ngx_http_youdu_collect_body(ngx_http_youdu_ctx_t *ctx)
+{
+    off_t                 size, limit;
+    u_char               *p;
+    ssize_t               n;
+    ngx_buf_t            *b;
+    ngx_chain_t          *cl;
+    ngx_http_request_t   *r = ctx->r;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    size = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        size += b->in_file ? b->file_last - b->file_pos : b->last - b->pos;
+    }
+
+    limit = ctx->route->body_limit ? (off_t) ctx->route->body_limit
+                                   : YD_BODY_LIMIT;
+
+    if (size > limit) {
+        return yd_error(ctx, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                        YD_ERR_TOO_LARGE,
+                        "request body too large (limit %O bytes)", limit);
+    }
+
+    if (size == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, (size_t) size + 1);
+    if (p == NULL) {
+        return yd_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, YD_ERR_INTERNAL,
+                        "out of memory");
+    }
+
+    ctx->raw.data = p;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            /* large bodies were spooled to a temp file by nginx */
+            n = ngx_read_file(b->file, p, (size_t) (b->file_last - b->file_pos),
+                              b->file_pos);
+            if (n != b->file_last - b->file_pos) {
+                return yd_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                YD_ERR_INTERNAL, "cannot read request body");
+            }
+
+            p += n;
+
+        } else {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
+    }
+
+    *p = '\0';
+    ctx->raw.len = p - ctx->raw.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_youdu_parse_body(ngx_http_youdu_ctx_t *ctx)
+{
+    ngx_str_t            *ct;
+    json_error_t          err;
+    ngx_http_request_t   *r = ctx->r;
+
+    if (ctx->raw.len == 0 || (ctx->route->flags & YD_ROUTE_RAW_BODY)) {
+        return NGX_OK;
+    }
+
+    if (r->headers_in.content_type) {
+        ct = &r->headers_in.content_type->value;
+
+        if (ct->len < 16
+            || ngx_strncasecmp(ct->data, (u_char *) "application/json", 16)
+               != 0)
+        {
+            return yd_error(ctx, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                            YD_ERR_BAD_CONTENT_TYPE,
+                            "send JSON with Content-Type: application/json");
+        }
+    }
+
+    if (!ngx_youdu_utf8_valid(ctx->raw.data, ctx->raw.len)) {
+        return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_UTF8,
+                        "request body is not valid UTF-8");
+    }
+
+    ctx->body = json_loadb((char *) ctx->raw.data, ctx->raw.len,
+                           JSON_REJECT_DUPLICATES, &err);
+
+    if (ctx->body == NULL) {
+        return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_JSON,
+                        "malformed JSON at line %d column %d: %s",
+                        err.line, err.column, err.text);
+    }
+
+    if (!json_is_object(ctx->body)) {
+        return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_JSON,
+                        "request body must be a JSON object");
+    }
+
+    return NGX_OK;
+}
+
+
+/* routing */
+
+
+static const ngx_http_youdu_route_t *
+ngx_http_youdu_find_route(ngx_http_youdu_ctx_t *ctx, ngx_uint_t *mismatch)
+{
+    ngx_uint_t                     t, method;
+    const ngx_http_youdu_route_t  *rt;
+
+    *mismatch = 0;
+    method = ctx->r->method;
+
+    if (method == NGX_HTTP_HEAD) {
+        method = NGX_HTTP_GET;
+    }
+
+    for (t = 0; ngx_http_youdu_tables[t]; t++) {
+        for (rt = ngx_http_youdu_tables[t]; rt->pattern; rt++) {
+            if (ngx_http_youdu_match(rt->pattern, &ctx->path, ctx->args,
+                                     &ctx->nargs)
+                != NGX_OK)
+            {
+                continue;
+            }
+
+            if (!(rt->method & method)) {
+                *mismatch = 1;
+                continue;
+            }
+
+            return rt;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* "/org/users/:id" matches "/org/users/17"; ":" segments become args */
+
+static ngx_int_t
+ngx_http_youdu_match(const char *pattern, ngx_str_t *path, ngx_str_t *args,
+    ngx_uint_t *nargs)
+{
+    u_char      *p, *end, *seg;
+    const char  *pt;
+
+    p = path->data;
+    end = path->data + path->len;
+    pt = pattern;
+    *nargs = 0;
+
+    while (*pt && p < end) {
+        if (*pt == ':') {
+            while (*pt && *pt != '/') {
+                pt++;
+            }
+
+            seg = p;
+            while (p < end && *p != '/') {
+                p++;
+            }
+
+            if (p == seg || *nargs == YD_MAX_PATH_ARGS) {
+                return NGX_DECLINED;
+            }
+
+            args[*nargs].data = seg;
+            args[*nargs].len = p - seg;
+            (*nargs)++;
+            continue;
+        }
+
+        if ((u_char) *pt != *p) {
+            return NGX_DECLINED;
+        }
+
+        pt++;
+        p++;
+    }
+
+    /* a trailing slash is tolerated */
+    if (p < end && *p == '/' && p + 1 == end && *pt == '\0') {
+        p++;
+    }
+
+    return (*pt == '\0' && p == end) ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* configuration */
+
+
+static void *
+ngx_http_youdu_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_youdu_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_youdu_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    return conf;
+}
+
+
+static char *
+ngx_http_youdu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_youdu_loc_conf_t  *prev = parent;
+    ngx_http_youdu_loc_conf_t  *conf = child;
+
+    ngx_conf_merge_str_value(conf->prefix, prev->prefix, "/api/v1");
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_youdu_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_youdu_loc_conf_t  *ylcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_youdu_core_conf_t     *ycf;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    ycf = ngx_youdu_core_conf(cf->cycle);
+
+    if (ycf == NULL || !ycf->enabled) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"youdu_api\" needs \"youdu_db\" in the main "
+                           "context, before the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+    ylcf->prefix = value[1];
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_youdu_handler;
+
+    return NGX_CONF_OK;
+}

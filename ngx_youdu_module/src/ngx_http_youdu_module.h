@@ -1,0 +1,187 @@
+
+/*
+ * youdu HTTP module: shared types for the REST API handlers.
+ *
+ * A request is served by a route handler written as a small state machine:
+ * the framework calls ctx->route->handler(ctx) with ctx->stage == 0; a
+ * handler that starts asynchronous work (yd_sql(), yd_begin(), Redis, ...)
+ * returns NGX_AGAIN and is called again with stage + 1 when it completes;
+ * a handler that replied (yd_ok(), yd_error()) returns NGX_DONE.
+ * NGX_ERROR replies "internal error".
+ */
+
+#ifndef _NGX_HTTP_YOUDU_MODULE_H_INCLUDED_
+#define _NGX_HTTP_YOUDU_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+#include "ngx_youdu_core.h"
+#include "ngx_youdu_db.h"
+#include "ngx_youdu_redis.h"
+#include "ngx_youdu_auth.h"
+#include "ngx_http_youdu_errors.h"
+
+
+#define YD_MAX_PATH_ARGS     4
+#define YD_BODY_LIMIT        (1024 * 1024)
+#define YD_PAGE_DEFAULT      50
+#define YD_PAGE_MAX          500
+
+
+typedef struct ngx_http_youdu_ctx_s  ngx_http_youdu_ctx_t;
+
+typedef ngx_int_t (*ngx_http_youdu_handler_pt)(ngx_http_youdu_ctx_t *ctx);
+
+
+/* who may call a route */
+typedef enum {
+    YD_AUTH_NONE = 0,       /* public */
+    YD_AUTH_USER,           /* any signed-in, enabled user */
+    YD_AUTH_ADMIN,          /* role admin or super admin */
+    YD_AUTH_SUPER           /* super admin only */
+} ngx_http_youdu_auth_e;
+
+
+#define YD_ROUTE_RAW_BODY     0x01   /* body is not JSON (CSV import) */
+#define YD_ROUTE_PW_CHANGE    0x02   /* allowed while a password change is due */
+
+
+typedef struct {
+    ngx_uint_t                    method;     /* NGX_HTTP_GET | ... */
+    char                         *pattern;    /* "/org/users/:id" */
+    ngx_http_youdu_handler_pt     handler;
+    ngx_http_youdu_auth_e         auth;
+    size_t                        body_limit; /* 0: YD_BODY_LIMIT */
+    ngx_uint_t                    flags;
+} ngx_http_youdu_route_t;
+
+
+typedef struct {
+    int64_t                       uid;
+    int64_t                       sid;
+    ngx_uint_t                    role;
+    ngx_str_t                     account;
+    ngx_str_t                     name;
+    unsigned                      must_change_password:1;
+} ngx_http_youdu_me_t;
+
+
+struct ngx_http_youdu_ctx_s {
+    ngx_http_request_t           *r;
+    ngx_pool_t                   *pool;
+    const ngx_http_youdu_route_t *route;
+    ngx_str_t                     path;        /* after the /api/v1 prefix */
+    ngx_str_t                     args[YD_MAX_PATH_ARGS];
+    ngx_uint_t                    nargs;
+
+    ngx_str_t                     raw;         /* request body bytes */
+    json_t                       *body;        /* parsed JSON body or NULL */
+
+    ngx_http_youdu_me_t           me;
+    ngx_str_t                     client_ip;
+    ngx_str_t                     user_agent;
+
+    ngx_uint_t                    stage;
+    ngx_uint_t                    auth_stage;
+    ngx_youdu_db_conn_t          *db;
+    ngx_youdu_db_waiter_t         waiter;
+    ngx_youdu_db_result_t        *res;         /* last statement's result */
+    const char                   *sql;         /* statement to run */
+    ngx_youdu_db_param_t         *params;
+    ngx_uint_t                    nparams;
+    ngx_uint_t                    held;        /* keep db between statements */
+
+    void                         *data;        /* the handler's own state */
+
+    ngx_int_t                     redis_ok;    /* reply arrived, not error */
+    int                           redis_type;  /* REDIS_REPLY_* */
+    long long                     redis_int;
+    ngx_str_t                     redis_str;
+
+    ngx_event_t                   fail_ev;     /* asynchronous db failure */
+
+    unsigned                      allow_db_error:1;
+    unsigned                      finished:1;
+    unsigned                      in_handler:1;
+};
+
+
+extern ngx_module_t  ngx_http_youdu_module;
+
+
+/* ngx_http_youdu_request.c: replies */
+ngx_int_t yd_ok(ngx_http_youdu_ctx_t *ctx, json_t *obj);
+ngx_int_t yd_ok_status(ngx_http_youdu_ctx_t *ctx, ngx_uint_t status,
+    json_t *obj);
+ngx_int_t yd_error(ngx_http_youdu_ctx_t *ctx, ngx_uint_t status,
+    ngx_int_t errcode, const char *fmt, ...);
+ngx_int_t yd_send_raw(ngx_http_youdu_ctx_t *ctx, ngx_uint_t status,
+    ngx_str_t *content_type, ngx_str_t *extra_header_name,
+    ngx_str_t *extra_header_value, u_char *data, size_t len);
+ngx_int_t yd_db_failed(ngx_http_youdu_ctx_t *ctx);
+
+/* ngx_http_youdu_request.c: asynchronous work */
+/*
+ * fmt letters: s ngx_str_t *, n ngx_str_t * or NULL (NULL/unset -> SQL NULL),
+ * z const char * (NULL -> SQL NULL), i int64_t, b ngx_str_t * binary blob.
+ */
+ngx_int_t yd_sql(ngx_http_youdu_ctx_t *ctx, const char *sql,
+    const char *fmt, ...);
+ngx_int_t yd_sql_try(ngx_http_youdu_ctx_t *ctx, const char *sql,
+    const char *fmt, ...);
+ngx_int_t yd_sql_params(ngx_http_youdu_ctx_t *ctx, const char *sql,
+    ngx_youdu_db_param_t *params, ngx_uint_t n, ngx_uint_t allow_error);
+ngx_int_t yd_begin(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t yd_commit(ngx_http_youdu_ctx_t *ctx);
+/* NGX_AGAIN: sent, the handler resumes with ctx->redis_*; NGX_DECLINED:
+ * Redis is unavailable right now (the handler decides what to do) */
+ngx_int_t yd_redis(ngx_http_youdu_ctx_t *ctx, int argc, const char **argv,
+    const size_t *argvlen);
+void yd_resume(ngx_http_youdu_ctx_t *ctx);
+
+/* ngx_http_youdu_util.c: input helpers */
+ngx_int_t yd_json_str(ngx_http_youdu_ctx_t *ctx, json_t *obj,
+    const char *key, ngx_uint_t required, size_t max_chars, ngx_str_t *out,
+    ngx_uint_t *present);
+ngx_int_t yd_json_int(ngx_http_youdu_ctx_t *ctx, json_t *obj,
+    const char *key, ngx_uint_t required, int64_t min, int64_t max,
+    int64_t *out, ngx_uint_t *present);
+ngx_int_t yd_json_bool(ngx_http_youdu_ctx_t *ctx, json_t *obj,
+    const char *key, ngx_uint_t required, ngx_uint_t *out,
+    ngx_uint_t *present);
+ngx_int_t yd_arg_int(ngx_http_youdu_ctx_t *ctx, ngx_uint_t n, int64_t *out);
+ngx_int_t yd_query_str(ngx_http_youdu_ctx_t *ctx, const char *name,
+    size_t max_chars, ngx_str_t *out);
+ngx_int_t yd_query_int(ngx_http_youdu_ctx_t *ctx, const char *name,
+    int64_t def, int64_t min, int64_t max, int64_t *out);
+ngx_int_t yd_page(ngx_http_youdu_ctx_t *ctx, int64_t *offset,
+    int64_t *limit);
+ngx_int_t yd_require_body(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t yd_cell_int(ngx_youdu_db_result_t *res, ngx_uint_t row,
+    ngx_uint_t col, int64_t *out);
+int64_t yd_int(ngx_youdu_db_result_t *res, ngx_uint_t row, ngx_uint_t col);
+json_t *yd_json_cell(ngx_youdu_db_result_t *res, ngx_uint_t row,
+    ngx_uint_t col);
+json_t *yd_json_cell_int(ngx_youdu_db_result_t *res, ngx_uint_t row,
+    ngx_uint_t col);
+json_t *yd_jstr(ngx_str_t *s);
+ngx_str_t *yd_pstr(ngx_pool_t *pool, const char *s);
+ngx_str_t *yd_int_str(ngx_pool_t *pool, int64_t v);
+ngx_int_t yd_valid_text(ngx_str_t *s, size_t max_chars,
+    ngx_uint_t allow_newlines);
+ngx_int_t yd_pinyin(ngx_pool_t *pool, ngx_str_t *name, ngx_str_t *full,
+    ngx_str_t *initials);
+
+
+/* route tables, one per resource file */
+extern const ngx_http_youdu_route_t  ngx_http_youdu_auth_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_org_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_admin_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_misc_routes[];
+
+
+#endif /* _NGX_HTTP_YOUDU_MODULE_H_INCLUDED_ */
