@@ -362,7 +362,8 @@ test)
     [ $? -eq 0 ] || rc=1
     set -e
     stop_stack
-    if grep -E '\[alert\]|\[emerg\]|signal [0-9]+ .*exited|AddressSanitizer' "$RUN_DIR/log/error.log" "$RUN_DIR"/log/asan* 2>/dev/null; then
+    if cat "$RUN_DIR/log/error.log" "$RUN_DIR"/log/asan* 2>/dev/null \
+        | grep -E '\[alert\]|\[emerg\]|exited on signal|AddressSanitizer|runtime error'; then
         log "nginx logged alerts or crashes (above)"; rc=1
     fi
     [ $rc = 0 ] && log "all tests passed" || log "TESTS FAILED"

@@ -168,6 +168,7 @@ ngx_youdu_db_exit_worker(ngx_cycle_t *cycle)
 
     while (!ngx_queue_empty(&yd_db->idle)) {
         q = ngx_queue_head(&yd_db->idle);
+        ngx_queue_remove(q);
         dc = ngx_queue_data(q, ngx_youdu_db_conn_t, queue);
         ngx_youdu_db_close(dc);
     }

@@ -87,6 +87,8 @@ static const ngx_http_youdu_route_t  *ngx_http_youdu_tables[] = {
     ngx_http_youdu_auth_routes,
     ngx_http_youdu_org_routes,
     ngx_http_youdu_admin_routes,
+    ngx_http_youdu_import_routes,
+    ngx_http_youdu_account_admin_routes,
     NULL
 };
 

@@ -182,6 +182,14 @@ extern const ngx_http_youdu_route_t  ngx_http_youdu_auth_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_org_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_admin_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_misc_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_import_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_account_admin_routes[];
+
+/* ngx_http_youdu_auth.c */
+ngx_int_t ngx_http_youdu_password_policy(ngx_http_youdu_ctx_t *ctx,
+    ngx_str_t *pw);
+ngx_int_t ngx_http_youdu_login_log_list(ngx_http_youdu_ctx_t *ctx,
+    ngx_uint_t all);
 
 
 #endif /* _NGX_HTTP_YOUDU_MODULE_H_INCLUDED_ */
