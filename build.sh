@@ -116,6 +116,7 @@ set_env() {
         HTTP_PORT=$((base + 80)); HTTPS_PORT=$((base + 443))
         DB_PORT=$((base + 306)); REDIS_PORT=$((base + 379))
         NGINX_WORKERS=${YOUDU_TEST_WORKERS:-2}
+        YOUDU_DEBUG_ENDPOINTS=1
     else
         RUN_DIR=${YOUDU_RUN_DIR:-$ROOT/run}
         HTTP_PORT=${YOUDU_HTTP_PORT:-8080}; HTTPS_PORT=${YOUDU_HTTPS_PORT:-8443}
@@ -211,10 +212,12 @@ render_nginx_conf() {
     chown -R nobody:nogroup "$RUN_DIR/tmp" "$RUN_DIR/files" 2>/dev/null || true
     local asan_env=""
     [ $ASAN = 1 ] && asan_env="env ASAN_OPTIONS;"
+    local debug=""
+    [ "${YOUDU_DEBUG_ENDPOINTS:-0}" = 1 ] && debug="youdu_debug_endpoints on;  # tests only"
     sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@ROOT@|$ROOT|g" -e "s|@MODULE_SO@|$MODULE_SO|g" \
         -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" \
         -e "s|@DB_PORT@|$DB_PORT|g" -e "s|@REDIS_PORT@|$REDIS_PORT|g" \
-        -e "s|@WORKERS@|$NGINX_WORKERS|g" -e "s|@ASAN_ENV@|$asan_env|g" \
+        -e "s|@WORKERS@|$NGINX_WORKERS|g" -e "s|@ASAN_ENV@|$asan_env|g" -e "s|@DEBUG@|$debug|g" \
         "$ROOT/conf/nginx.conf.in" > "$RUN_DIR/nginx.conf"
     local f
     for f in youdu-locations youdu-server; do
@@ -368,6 +371,27 @@ test)
     fi
     [ $rc = 0 ] && log "all tests passed" || log "TESTS FAILED"
     exit $rc
+    ;;
+service)
+    # used by the resilience tests: ./build.sh service start|stop mariadb|redis|nginx
+    # (acts on the test stack when YOUDU_SERVICE_MODE=test, else on `run`'s)
+    set_env "${YOUDU_SERVICE_MODE:-run}"
+    [ "${YOUDU_SERVICE_MODE:-run}" = test ] && MODULE_SO=${TEST_YOUDU_MODULE_SO:-}
+    action=${PROVE_ARGS[0]:-}; what=${PROVE_ARGS[1]:-}
+    case "$action/$what" in
+        stop/mariadb) p=$(cat "$RUN_DIR/mysql.pid" 2>/dev/null || true)
+                      [ -n "$p" ] && kill -TERM "$p" 2>/dev/null
+                      for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done ;;
+        start/mariadb) start_mariadb ;;
+        stop/redis) p=$(cat "$RUN_DIR/redis.pid" 2>/dev/null || true)
+                    [ -n "$p" ] && kill -TERM "$p" 2>/dev/null
+                    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+                    rm -f "$RUN_DIR/redis.pid" ;;
+        start/redis) start_redis ;;
+        stop/nginx) stop_nginx ;;
+        start/nginx) [ -n "$MODULE_SO" ] || die "TEST_YOUDU_MODULE_SO not set"; start_nginx ;;
+        *) die "usage: ./build.sh service start|stop mariadb|redis|nginx" ;;
+    esac
     ;;
 *)
     die "usage: ./build.sh run|test|stop|status|build [--asan]"

@@ -51,6 +51,7 @@ typedef struct {
     time_t                    lockout_time;
 
     ngx_str_t                 files_path;
+    ngx_flag_t                debug_endpoints;    /* tests only */
 
     void                     *kdf_pool;     /* ngx_thread_pool_t * */
 } ngx_youdu_core_conf_t;

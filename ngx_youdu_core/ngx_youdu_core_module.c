@@ -85,6 +85,13 @@ static ngx_command_t  ngx_youdu_core_commands[] = {
       offsetof(ngx_youdu_core_conf_t, files_path),
       NULL },
 
+    { ngx_string("youdu_debug_endpoints"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_youdu_core_conf_t, debug_endpoints),
+      NULL },
+
       ngx_null_command
 };
 
@@ -127,6 +134,7 @@ ngx_youdu_core_create_conf(ngx_cycle_t *cycle)
     ycf->refresh_ttl = NGX_CONF_UNSET;
     ycf->lockout_attempts = NGX_CONF_UNSET_UINT;
     ycf->lockout_time = NGX_CONF_UNSET;
+    ycf->debug_endpoints = NGX_CONF_UNSET;
 
     return ycf;
 }
@@ -142,6 +150,7 @@ ngx_youdu_core_init_conf(ngx_cycle_t *cycle, void *conf)
     ngx_conf_init_value(ycf->refresh_ttl, 30 * 86400);
     ngx_conf_init_uint_value(ycf->lockout_attempts, 5);
     ngx_conf_init_value(ycf->lockout_time, 900);
+    ngx_conf_init_value(ycf->debug_endpoints, 0);
 
     if (ycf->enabled && ycf->jwt_key.len == 0) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,

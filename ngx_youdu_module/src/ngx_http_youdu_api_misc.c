@@ -71,7 +71,53 @@ ngx_http_youdu_status(ngx_http_youdu_ctx_t *ctx)
 }
 
 
+/*
+ * GET /debug/sleep?ms=N: holds a database connection in SELECT SLEEP() so
+ * tests can prove a slow statement does not delay other requests.  Exists
+ * only with "youdu_debug_endpoints on" (test configuration).
+ */
+
+static ngx_int_t
+ngx_http_youdu_debug_sleep(ngx_http_youdu_ctx_t *ctx)
+{
+    int64_t                 ms;
+    ngx_str_t               secs;
+    ngx_youdu_core_conf_t  *ycf;
+
+    ycf = ngx_youdu_core_conf(ngx_cycle);
+
+    if (!ycf->debug_endpoints) {
+        return yd_error(ctx, NGX_HTTP_NOT_FOUND, YD_ERR_NO_ROUTE,
+                        "no such endpoint");
+    }
+
+    switch (ctx->stage) {
+
+    case 0:
+        if (yd_query_int(ctx, "ms", 1000, 0, 10000, &ms) != NGX_OK) {
+            return NGX_DONE;
+        }
+
+        /* parameters must outlive this call: allocate from the pool */
+        secs.data = ngx_pnalloc(ctx->pool, 32);
+        if (secs.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        secs.len = ngx_sprintf(secs.data, "%L.%03L", ms / 1000, ms % 1000)
+                   - secs.data;
+
+        return yd_sql(ctx, "SELECT SLEEP(?)", "s", &secs);
+
+    default:
+        return yd_ok(ctx, NULL);
+    }
+}
+
+
 const ngx_http_youdu_route_t  ngx_http_youdu_misc_routes[] = {
+    { NGX_HTTP_GET, "/debug/sleep", ngx_http_youdu_debug_sleep, YD_AUTH_NONE,
+      0, 0 },
     { NGX_HTTP_GET, "/ping", ngx_http_youdu_ping, YD_AUTH_NONE, 0, 0 },
     { NGX_HTTP_GET, "/admin/status", ngx_http_youdu_status, YD_AUTH_ADMIN,
       0, 0 },
