@@ -7,7 +7,8 @@
 #   ./build.sh status   show what is running
 #   ./build.sh build    only build the module
 #
-# Options: --asan (build and run the module with AddressSanitizer).
+# Options: --asan / --no-asan (build and run the module with AddressSanitizer;
+#   `test` uses it by default).  `test` also takes prove arguments: ./build.sh test t/010-auth.t
 # Environment: YOUDU_RUN_DIR (default ./run), YOUDU_BUILD_DIR (default ./.build),
 #   YOUDU_HTTP_PORT / YOUDU_HTTPS_PORT / YOUDU_DB_PORT / YOUDU_REDIS_PORT (run: 8080/8443/13306/16379;
 #   test: YOUDU_TEST_PORT_BASE+80/+443/+306/+379, base 18000).
@@ -17,11 +18,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CMD=${1:-run}
 [ $# -gt 0 ] && shift
+# tests run under AddressSanitizer unless --no-asan is given
 ASAN=0
+[ "$CMD" = test ] && ASAN=1
 PROVE_ARGS=()
 for a in "$@"; do
     case "$a" in
         --asan) ASAN=1 ;;
+        --no-asan) ASAN=0 ;;
         *) PROVE_ARGS+=("$a") ;;
     esac
 done
@@ -359,7 +363,7 @@ test)
     export TEST_YOUDU_RUN_DIR=$RUN_DIR TEST_YOUDU_ROOT=$ROOT TEST_YOUDU_ADMIN_PASSWORD=$ADMIN_PASSWORD
     export TEST_YOUDU_DB_SOCK=$DB_SOCK TEST_YOUDU_DB_PORT=$DB_PORT TEST_YOUDU_REDIS_PORT=$REDIS_PORT
     export TEST_YOUDU_MODULE_SO=$MODULE_SO TEST_YOUDU_ASAN=$ASAN
-    log "prove -r t/"
+    log "prove ${PROVE_ARGS[*]:-t/}"
     set +e
     (cd "$ROOT" && prove -r -I t/lib --timer "${PROVE_ARGS[@]:-t/}")
     [ $? -eq 0 ] || rc=1

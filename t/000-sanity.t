@@ -21,6 +21,14 @@ ok($s->{database}{ok}, 'status: database ok');
 ok($s->{redis}{ok}, 'status: redis ok');
 ok($s->{org_version} >= 1, 'status: org version reported');
 
+if ($ENV{TEST_YOUDU_ASAN}) {
+    open my $maps, '<', "/proc/$s->{worker_pid}/maps" or die "maps: $!";
+    my $m = do { local $/; <$maps> };
+    like($m, qr/libasan/, 'the worker runs with AddressSanitizer loaded');
+} else {
+    pass('AddressSanitizer not requested (--no-asan)');
+}
+
 my ($hst, undef, $html) = api(GET => "$URL/");
 is($hst, 200, 'static index served');
 like($html, qr/youdu/, 'index page names the product');
