@@ -126,3 +126,10 @@ CREATE TABLE audit_log (
   KEY k_audit_at (at),
   KEY k_audit_actor (actor_id, at)
 ) ENGINE=InnoDB;
+
+-- ISO 8601 UTC text for API replies (keeps format strings out of C code)
+CREATE FUNCTION yd_iso(t DATETIME) RETURNS VARCHAR(24) DETERMINISTIC
+  RETURN DATE_FORMAT(t, '%Y-%m-%dT%H:%i:%sZ');
+
+CREATE FUNCTION yd_iso_ms(t DATETIME(3)) RETURNS VARCHAR(28) DETERMINISTIC
+  RETURN DATE_FORMAT(t, '%Y-%m-%dT%H:%i:%s.%fZ');

@@ -671,7 +671,7 @@ ngx_http_youdu_me(ngx_http_youdu_ctx_t *ctx)
         return yd_sql(ctx,
             "SELECT id, account, name, gender, IFNULL(mobile, ''), phone, "
             "email, title, role, must_change_password, "
-            "DATE_FORMAT(password_changed_at, '%Y-%m-%dT%H:%i:%sZ') "
+            "yd_iso(password_changed_at) "
             "FROM users WHERE id = ?", "i", ctx->me.uid);
 
     default:
@@ -873,8 +873,8 @@ ngx_http_youdu_sessions(ngx_http_youdu_ctx_t *ctx)
     case 0:
         return yd_sql(ctx,
             "SELECT id, device_type, device_name, ip, "
-            "DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), "
-            "DATE_FORMAT(last_seen, '%Y-%m-%dT%H:%i:%sZ') "
+            "yd_iso(created_at), "
+            "yd_iso(last_seen) "
             "FROM sessions WHERE user_id = ? AND revoked_at IS NULL "
             "AND refresh_expires > UTC_TIMESTAMP() "
             "ORDER BY last_seen DESC LIMIT 200", "i", ctx->me.uid);
@@ -968,7 +968,7 @@ ngx_http_youdu_login_log_list(ngx_http_youdu_ctx_t *ctx, ngx_uint_t all)
 
         return yd_sql(ctx,
             "SELECT id, IFNULL(user_id, 0), account, "
-            "DATE_FORMAT(at, '%Y-%m-%dT%H:%i:%s.%fZ'), ip, device_type, "
+            "yd_iso_ms(at), ip, device_type, "
             "result, COUNT(*) OVER () FROM login_log "
             "WHERE (? = 0 OR user_id = ?) AND (? = '' OR account = ?) "
             "AND (? = '' OR result = ?) "
