@@ -254,7 +254,14 @@ start_nginx() {
 create_admin() {
     local n
     n=$(sql_root -N youdu -e "SELECT COUNT(*) FROM users WHERE role = 2")
-    if [ "$n" != 0 ]; then log "super admin exists (account: admin)"; return 0; fi
+    if [ "$n" != 0 ]; then
+        # still unused: show the one-time password again
+        if [ -s "$RUN_DIR/secrets/admin_initial_password" ] && [ "$(sql_root -N youdu -e \
+            "SELECT must_change_password FROM users WHERE account = 'admin'")" = 1 ]; then
+            ADMIN_PASSWORD=$(cat "$RUN_DIR/secrets/admin_initial_password")
+        fi
+        return 0
+    fi
     local pw salt hash
     pw=$(openssl rand -base64 12 | tr -d '/+=' | cut -c1-12)
     salt=$(openssl rand -hex 8)
@@ -327,7 +334,7 @@ run)
     if [ -n "$ADMIN_PASSWORD" ]; then
         echo "  Admin:  account 'admin', one-time password '$ADMIN_PASSWORD' (change it at first login)"
     else
-        echo "  Admin:  account 'admin' (first password was printed at the first run)"
+        echo "  Admin:  account 'admin' (password already changed)"
     fi
     echo "  Logs:   $RUN_DIR/log/    Data: $RUN_DIR/mysql, $RUN_DIR/files    Stop: ./build.sh stop"
     ;;
