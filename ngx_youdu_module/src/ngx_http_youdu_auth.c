@@ -968,7 +968,7 @@ ngx_http_youdu_login_log_list(ngx_http_youdu_ctx_t *ctx, ngx_uint_t all)
 
         return yd_sql(ctx,
             "SELECT id, IFNULL(user_id, 0), account, "
-            "DATE_FORMAT(at, '%Y-%m-%dT%H:%i:%s.%fZ'), ip, device_type, "
+            "DATE_FORMAT(at, '%Y-%m-%dT%H:%i:%sZ'), ip, device_type, "
             "result, COUNT(*) OVER () FROM login_log "
             "WHERE (? = 0 OR user_id = ?) AND (? = '' OR account = ?) "
             "AND (? = '' OR result = ?) "
