@@ -300,6 +300,28 @@ ngx_http_youdu_token_reply(ngx_http_youdu_ctx_t *ctx, int64_t uid,
 }
 
 
+/* the same words for known and unknown accounts */
+
+static ngx_int_t
+ngx_http_youdu_login_wrong(ngx_http_youdu_ctx_t *ctx, int64_t left)
+{
+    return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_BAD_CREDENTIALS,
+                    "wrong account or password (%L attempts left before "
+                    "the account is locked)", left);
+}
+
+
+static ngx_int_t
+ngx_http_youdu_login_locked(ngx_http_youdu_ctx_t *ctx, int64_t minutes,
+    ngx_uint_t more)
+{
+    return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_ACCOUNT_LOCKED,
+                    "too many failed attempts: account locked for %L %s"
+                    "minutes, or ask an administrator to unlock it",
+                    minutes, more ? "more " : "");
+}
+
+
 static ngx_int_t
 ngx_http_youdu_login(ngx_http_youdu_ctx_t *ctx)
 {
@@ -473,14 +495,29 @@ ngx_http_youdu_login(ngx_http_youdu_ctx_t *ctx)
         return ngx_http_youdu_login_log(ctx, "unknown_account");
 
     case 22:
-        return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_BAD_CREDENTIALS,
-                        "wrong account or password");
+        /* answer as for an existing account, or the attempts left and the
+         * lockout would tell which accounts exist: count this account
+         * name's recent misses instead of failed_logins */
+        return yd_sql(ctx,
+            "SELECT COUNT(*) FROM login_log WHERE account = ? "
+            "AND result = 'unknown_account' "
+            "AND at > UTC_TIMESTAMP() - INTERVAL ? SECOND",
+            "si", &lg->account, (int64_t) ycf->lockout_time);
+
+    case 23:
+        lg->failed = yd_int(res, 0, 0);
+
+        if (lg->failed < (int64_t) ycf->lockout_attempts) {
+            return ngx_http_youdu_login_wrong(ctx,
+                       (int64_t) ycf->lockout_attempts - lg->failed);
+        }
+
+        return ngx_http_youdu_login_locked(ctx,
+                   (ycf->lockout_time + 59) / 60,
+                   lg->failed > (int64_t) ycf->lockout_attempts);
 
     case 31:
-        return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_ACCOUNT_LOCKED,
-                        "too many failed attempts: account locked for %L "
-                        "more minutes, or ask an administrator to unlock it",
-                        (lg->lock_left + 59) / 60);
+        return ngx_http_youdu_login_locked(ctx, (lg->lock_left + 59) / 60, 1);
 
     case 41:
         return yd_sql(ctx,
@@ -496,16 +533,12 @@ ngx_http_youdu_login(ngx_http_youdu_ctx_t *ctx)
 
     case 43:
         if (lg->lock_left > 0) {
-            return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_ACCOUNT_LOCKED,
-                            "too many failed attempts: account locked for "
-                            "%L minutes, or ask an administrator to unlock "
-                            "it", (lg->lock_left + 59) / 60);
+            return ngx_http_youdu_login_locked(ctx, (lg->lock_left + 59) / 60,
+                                               0);
         }
 
-        return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_BAD_CREDENTIALS,
-                        "wrong account or password (%L attempts left before "
-                        "the account is locked)",
-                        (int64_t) ycf->lockout_attempts - lg->failed);
+        return ngx_http_youdu_login_wrong(ctx,
+                   (int64_t) ycf->lockout_attempts - lg->failed);
 
     case 51:
         return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_ACCOUNT_DISABLED,

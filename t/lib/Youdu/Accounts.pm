@@ -9,10 +9,11 @@ use warnings;
 use Exporter 'import';
 use MIME::Base64 qw(encode_base64url);
 use Digest::SHA qw(hmac_sha256);
+use IO::Socket::INET;
 use Youdu::Test;
 
 our @EXPORT = qw(db_user hash_password signin reset_login_limit forge_jwt
-                 count_rows $IP_KEY);
+                 count_rows raw_http $IP_KEY);
 
 our $IP_KEY = 'yd:login:ip:127.0.0.1';
 
@@ -83,6 +84,22 @@ sub forge_jwt {
 sub count_rows {
     my ($table, $where) = @_;
     return sql("SELECT COUNT(*) FROM $table" . (defined $where ? " WHERE $where" : ''));
+}
+
+# raw_http(BYTES) -> (status, body): for requests HTTP::Tiny refuses to send
+sub raw_http {
+    my ($req) = @_;
+    my ($host, $port) = $URL =~ m{^http://([^:/]+):(\d+)} or die "bad URL $URL";
+    my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Timeout => 10)
+        or die "connect: $!";
+    binmode $s;
+    print $s $req;
+    local $/;
+    my $res = <$s> // '';
+    close $s;
+    my ($status) = $res =~ m{^HTTP/1\.\d (\d{3})};
+    my ($body) = $res =~ m{\r\n\r\n(.*)\z}s;
+    return ($status // 0, $body // '');
 }
 
 1;
