@@ -416,9 +416,13 @@ ngx_http_youdu_parse_body(ngx_http_youdu_ctx_t *ctx)
     if (r->headers_in.content_type) {
         ct = &r->headers_in.content_type->value;
 
+        /* "application/json", optionally with parameters; not
+         * "application/jsonp" or "application/json-seq" */
         if (ct->len < 16
             || ngx_strncasecmp(ct->data, (u_char *) "application/json", 16)
-               != 0)
+               != 0
+            || (ct->len > 16 && ct->data[16] != ';' && ct->data[16] != ' '
+                && ct->data[16] != '\t'))
         {
             return yd_error(ctx, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                             YD_ERR_BAD_CONTENT_TYPE,

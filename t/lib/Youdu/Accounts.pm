@@ -56,7 +56,8 @@ sub signin {
     reset_login_limit();
     my ($st, $j, $raw) = api(POST => '/auth/login',
         { account => $account, password => $pw,
-          device_type => $o{device_type} // 'web',
+          (exists $o{device_type} && !defined $o{device_type}
+           ? () : (device_type => $o{device_type} // 'web')),
           (defined $o{device_name} ? (device_name => $o{device_name}) : ()) },
         headers => $o{headers} || {});
     die "login $account failed: $st $raw" unless $st == 200 && $j->{access_token};
