@@ -131,6 +131,33 @@ my ($ti, $li) = signin($acc, $pw, device_type => 'ios', device_name => 'iPhone 1
     $pw = 'Fresh-Pass-42';
 }
 
+# guessing the current password with a token counts like failed sign-ins
+{
+    my ($gid, $gacc, $gpw) = db_user();
+    my $t = signin($gacc, $gpw);
+    my %c = (old_password => 'Guess-pass-1', new_password => 'Guessed-Pass-2');
+    json_err("wrong current password $_", 403, 40302, POST => '/auth/password', \%c,
+             token => $t) for 1 .. 2;
+    is(sql("SELECT failed_logins FROM users WHERE id = $gid"), 2, 'failures counted');
+    json_err("wrong current password $_", 403, 40302, POST => '/auth/password', \%c,
+             token => $t) for 3 .. 5;
+    ok(sql("SELECT locked_until > UTC_TIMESTAMP() FROM users WHERE id = $gid"),
+       'the fifth locks the account');
+    json_err('then even the right one is refused', 403, 40105, POST => '/auth/password',
+             { %c, old_password => $gpw }, token => $t);
+    reset_login_limit();
+    json_err('and sign-in is locked', 401, 40105, POST => '/auth/login',
+             { account => $gacc, password => $gpw });
+    is(sql("SELECT password_hash FROM users WHERE id = $gid") =~ /^\$argon2id/, 1,
+       'password kept');
+    json_ok('an admin unlocks', POST => "/admin/users/$gid/unlock", undef,
+            token => admin_token());
+    json_err('one more miss', 403, 40302, POST => '/auth/password', \%c, token => $t);
+    json_ok('the right password works again', POST => '/auth/password',
+            { %c, old_password => $gpw }, token => $t);
+    is(sql("SELECT failed_logins FROM users WHERE id = $gid"), 0, 'and clears the count');
+}
+
 # ---------------------------------------------------------------- device types
 
 {

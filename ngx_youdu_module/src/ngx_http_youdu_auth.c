@@ -804,8 +804,11 @@ ngx_http_youdu_password_policy(ngx_http_youdu_ctx_t *ctx, ngx_str_t *pw)
 static ngx_int_t
 ngx_http_youdu_password(ngx_http_youdu_ctx_t *ctx)
 {
+    ngx_youdu_core_conf_t    *ycf;
     ngx_youdu_db_result_t    *res = ctx->res;
     ngx_http_youdu_passwd_t  *pw = ctx->data;
+
+    ycf = ngx_youdu_core_conf(ngx_cycle);
 
     switch (ctx->stage) {
 
@@ -837,10 +840,21 @@ ngx_http_youdu_password(ngx_http_youdu_ctx_t *ctx)
                             "the new password must differ from the old one");
         }
 
-        return yd_sql(ctx, "SELECT password_hash FROM users WHERE id = ?",
-                      "i", ctx->me.uid);
+        return yd_sql(ctx,
+            "SELECT password_hash, IF(locked_until > UTC_TIMESTAMP(), "
+            "TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), locked_until), 0) "
+            "FROM users WHERE id = ?", "i", ctx->me.uid);
 
     case 1:
+        /* guesses here count like sign-in failures: a stolen access token
+         * must not allow unlimited tries at the password */
+        if (res->nrows && yd_int(res, 0, 1) > 0) {
+            return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_ACCOUNT_LOCKED,
+                            "too many failed attempts: account locked for %L "
+                            "more minutes, or ask an administrator to unlock "
+                            "it", (yd_int(res, 0, 1) + 59) / 60);
+        }
+
         if (res->nrows == 0 || yd_cell(res, 0, 0)->data == NULL) {
             return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_WRONG_PASSWORD,
                             "the current password is wrong");
@@ -853,8 +867,16 @@ ngx_http_youdu_password(ngx_http_youdu_ctx_t *ctx)
 
     case 2:
         if (pw->rc != NGX_OK) {
-            return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_WRONG_PASSWORD,
-                            "the current password is wrong");
+            ctx->stage = 10;
+            return yd_sql(ctx,
+                "UPDATE users SET failed_logins = failed_logins + 1, "
+                "locked_until = IF(failed_logins >= ?, "
+                "UTC_TIMESTAMP() + INTERVAL ? SECOND, locked_until), "
+                "failed_logins = IF(failed_logins >= ?, 0, failed_logins) "
+                "WHERE id = ?",
+                "iiii", (int64_t) ycf->lockout_attempts,
+                (int64_t) ycf->lockout_time,
+                (int64_t) ycf->lockout_attempts, ctx->me.uid);
         }
 
         return ngx_youdu_kdf_hash(ctx->pool, ctx->r->connection->log,
@@ -872,7 +894,8 @@ ngx_http_youdu_password(ngx_http_youdu_ctx_t *ctx)
     case 4:
         return yd_sql(ctx,
             "UPDATE users SET password_hash = ?, must_change_password = 0, "
-            "password_changed_at = UTC_TIMESTAMP() WHERE id = ?",
+            "password_changed_at = UTC_TIMESTAMP(), failed_logins = 0 "
+            "WHERE id = ?",
             "si", &pw->hash, ctx->me.uid);
 
     case 5:
@@ -885,8 +908,15 @@ ngx_http_youdu_password(ngx_http_youdu_ctx_t *ctx)
     case 6:
         return yd_commit(ctx);
 
-    default:
+    case 7:
         return yd_ok(ctx, NULL);
+
+    case 11:
+        return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_WRONG_PASSWORD,
+                        "the current password is wrong");
+
+    default:
+        return NGX_ERROR;
     }
 }
 
