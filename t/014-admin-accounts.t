@@ -351,6 +351,11 @@ sub last_audit {
     is($j->{total}, 2, 'total counts all');
     is($j->{entries}[0]{result}, 'bad_password', 'the second one');
 
+    $j = json_ok('a page past the end', GET => "/admin/login-log?account=$acc&offset=10",
+                 undef, token => $atok);
+    is_deeply($j->{entries}, [], 'no entries');
+    is($j->{total}, 2, 'but the total is still reported');
+
     $j = json_ok('everyone\'s log', GET => '/admin/login-log?limit=500', undef, token => $atok);
     ok($j->{total} >= 2, 'total');
     ok((grep { $_->{account} eq 'admin' } @{ $j->{entries} }), 'other accounts included');
@@ -405,6 +410,11 @@ sub last_audit {
                  token => $atok);
     is($j->{entries}[0]{id}, $old->{id}, 'offset 1 = the second newest');
     is($j->{total}, $total, 'total unchanged by paging');
+
+    $j = json_ok('a page past the end', GET => "/admin/audit-log?actor=$aacc&offset=100000",
+                 undef, token => $atok);
+    is_deeply($j->{entries}, [], 'no entries');
+    is($j->{total}, $total, 'but the total is still reported');
 
     $j = json_ok('unknown actor', GET => '/admin/audit-log?actor=nobody-such', undef,
                  token => $atok);

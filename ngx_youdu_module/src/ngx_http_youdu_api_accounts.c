@@ -26,6 +26,15 @@ typedef struct {
 } ngx_http_youdu_acct_t;
 
 
+typedef struct {
+    int64_t                   offset;
+    int64_t                   limit;
+    int64_t                   total;
+    ngx_str_t                 actor;
+    ngx_str_t                 action;
+} ngx_http_youdu_audit_q_t;
+
+
 static ngx_http_youdu_acct_t *ngx_http_youdu_acct_new(
     ngx_http_youdu_ctx_t *ctx);
 static ngx_int_t ngx_http_youdu_acct_select(ngx_http_youdu_ctx_t *ctx,
@@ -531,32 +540,49 @@ ngx_http_youdu_acct_login_log(ngx_http_youdu_ctx_t *ctx)
 static ngx_int_t
 ngx_http_youdu_acct_audit_log(ngx_http_youdu_ctx_t *ctx)
 {
-    int64_t                 offset, limit;
-    json_t                 *obj, *list, *e, *detail;
-    ngx_str_t               actor, action, *c;
-    ngx_uint_t              i;
-    ngx_youdu_db_result_t  *res = ctx->res;
+    json_t                    *obj, *list, *e, *detail;
+    ngx_str_t                 *c;
+    ngx_uint_t                 i;
+    ngx_youdu_db_result_t     *res = ctx->res;
+    ngx_http_youdu_audit_q_t  *q = ctx->data;
 
     switch (ctx->stage) {
 
     case 0:
-        if (yd_page(ctx, &offset, &limit) != NGX_OK
-            || yd_query_str(ctx, "actor", 64, &actor) != NGX_OK
-            || yd_query_str(ctx, "action", 64, &action) != NGX_OK)
+        q = ngx_pcalloc(ctx->pool, sizeof(ngx_http_youdu_audit_q_t));
+        if (q == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->data = q;
+
+        if (yd_page(ctx, &q->offset, &q->limit) != NGX_OK
+            || yd_query_str(ctx, "actor", 64, &q->actor) != NGX_OK
+            || yd_query_str(ctx, "action", 64, &q->action) != NGX_OK)
         {
             return NGX_DONE;
         }
 
+        /* counted apart: a page past the end still reports the total */
+        return yd_sql(ctx,
+            "SELECT COUNT(*) "
+            "FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id "
+            "WHERE (? = '' OR u.account = ?) AND (? = '' OR a.action = ?)",
+            "ssss", &q->actor, &q->actor, &q->action, &q->action);
+
+    case 1:
+        q->total = yd_int(res, 0, 0);
+
         return yd_sql(ctx,
             "SELECT a.id, a.actor_id, u.account, a.action, a.target, "
-            "a.detail, a.ip, DATE_FORMAT(a.at, '%Y-%m-%dT%H:%i:%sZ'), "
-            "COUNT(*) OVER () "
+            "a.detail, a.ip, DATE_FORMAT(a.at, '%Y-%m-%dT%H:%i:%sZ') "
             "FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id "
             "WHERE (? = '' OR u.account = ?) AND (? = '' OR a.action = ?) "
             "ORDER BY a.id DESC LIMIT ? OFFSET ?",
-            "ssssii", &actor, &actor, &action, &action, limit, offset);
+            "ssssii", &q->actor, &q->actor, &q->action, &q->action, q->limit,
+            q->offset);
 
-    default:
+    case 2:
         obj = json_object();
         list = json_array();
         if (obj == NULL || list == NULL) {
@@ -590,10 +616,11 @@ ngx_http_youdu_acct_audit_log(ngx_http_youdu_ctx_t *ctx)
         }
 
         json_object_set_new(obj, "entries", list);
-        json_object_set_new(obj, "total", res->nrows
-                                          ? yd_json_cell_int(res, 0, 8)
-                                          : json_integer(0));
+        json_object_set_new(obj, "total", json_integer(q->total));
         return yd_ok(ctx, obj);
+
+    default:
+        return NGX_ERROR;
     }
 }
 

@@ -1005,41 +1005,69 @@ ngx_http_youdu_session_revoke(ngx_http_youdu_ctx_t *ctx)
 
 /* login log: one's own, or everyone's for administrators (admin routes) */
 
+
+typedef struct {
+    int64_t                   offset;
+    int64_t                   limit;
+    int64_t                   uid;
+    int64_t                   total;
+    ngx_str_t                 account;
+    ngx_str_t                 result;
+} ngx_http_youdu_log_query_t;
+
+
 ngx_int_t
 ngx_http_youdu_login_log_list(ngx_http_youdu_ctx_t *ctx, ngx_uint_t all)
 {
-    int64_t                 offset, limit, uid;
-    json_t                 *obj, *list, *e;
-    ngx_str_t               account, result;
-    ngx_uint_t              i;
-    ngx_youdu_db_result_t  *res = ctx->res;
+    json_t                      *obj, *list, *e;
+    ngx_uint_t                   i;
+    ngx_youdu_db_result_t       *res = ctx->res;
+    ngx_http_youdu_log_query_t  *q = ctx->data;
 
     switch (ctx->stage) {
 
     case 0:
-        if (yd_page(ctx, &offset, &limit) != NGX_OK) {
+        q = ngx_pcalloc(ctx->pool, sizeof(ngx_http_youdu_log_query_t));
+        if (q == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->data = q;
+
+        if (yd_page(ctx, &q->offset, &q->limit) != NGX_OK) {
             return NGX_DONE;
         }
 
-        if (yd_query_str(ctx, "account", 64, &account) != NGX_OK
-            || yd_query_str(ctx, "result", 32, &result) != NGX_OK)
+        if (yd_query_str(ctx, "account", 64, &q->account) != NGX_OK
+            || yd_query_str(ctx, "result", 32, &q->result) != NGX_OK)
         {
             return NGX_DONE;
         }
 
-        uid = all ? 0 : ctx->me.uid;
+        q->uid = all ? 0 : ctx->me.uid;
+
+        /* counted apart: a page past the end still reports the total */
+        return yd_sql(ctx,
+            "SELECT COUNT(*) FROM login_log "
+            "WHERE (? = 0 OR user_id = ?) AND (? = '' OR account = ?) "
+            "AND (? = '' OR result = ?)",
+            "iissss", q->uid, q->uid, &q->account, &q->account, &q->result,
+            &q->result);
+
+    case 1:
+        q->total = yd_int(res, 0, 0);
 
         return yd_sql(ctx,
             "SELECT id, IFNULL(user_id, 0), account, "
             "DATE_FORMAT(at, '%Y-%m-%dT%H:%i:%sZ'), ip, device_type, "
-            "result, COUNT(*) OVER () FROM login_log "
+            "result FROM login_log "
             "WHERE (? = 0 OR user_id = ?) AND (? = '' OR account = ?) "
             "AND (? = '' OR result = ?) "
             "ORDER BY id DESC LIMIT ? OFFSET ?",
-            "iissssii", uid, uid, &account, &account, &result, &result,
-            limit, offset);
+            "iissssii", q->uid, q->uid, &q->account, &q->account, &q->result,
+            &q->result, q->limit, q->offset);
 
-    default:
+    case 2:
         obj = json_object();
         list = json_array();
         if (obj == NULL || list == NULL) {
@@ -1063,10 +1091,11 @@ ngx_http_youdu_login_log_list(ngx_http_youdu_ctx_t *ctx, ngx_uint_t all)
         }
 
         json_object_set_new(obj, "entries", list);
-        json_object_set_new(obj, "total", res->nrows
-                                          ? yd_json_cell_int(res, 0, 7)
-                                          : json_integer(0));
+        json_object_set_new(obj, "total", json_integer(q->total));
         return yd_ok(ctx, obj);
+
+    default:
+        return NGX_ERROR;
     }
 }
 
