@@ -67,7 +67,7 @@ install_packages() {
 
 module_sources() {
     find "$ROOT/ngx_youdu_core" "$ROOT/ngx_youdu_module" "$ROOT/ngx_youdu_push" \
-         -type f \( -name '*.c' -o -name '*.h' -o -name config -o -name '*.pl' \) 2>/dev/null | sort
+         -type f \( -name '*.c' -o -name '*.h' -o -name config -o -name '*.pl' \) 2>/dev/null | sort || true
 }
 
 build_module() {

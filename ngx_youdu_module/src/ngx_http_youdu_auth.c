@@ -300,6 +300,28 @@ ngx_http_youdu_token_reply(ngx_http_youdu_ctx_t *ctx, int64_t uid,
 }
 
 
+/* the same words for known and unknown accounts */
+
+static ngx_int_t
+ngx_http_youdu_login_wrong(ngx_http_youdu_ctx_t *ctx, int64_t left)
+{
+    return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_BAD_CREDENTIALS,
+                    "wrong account or password (%L attempts left before "
+                    "the account is locked)", left);
+}
+
+
+static ngx_int_t
+ngx_http_youdu_login_locked(ngx_http_youdu_ctx_t *ctx, int64_t minutes,
+    ngx_uint_t more)
+{
+    return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_ACCOUNT_LOCKED,
+                    "too many failed attempts: account locked for %L %s"
+                    "minutes, or ask an administrator to unlock it",
+                    minutes, more ? "more " : "");
+}
+
+
 static ngx_int_t
 ngx_http_youdu_login(ngx_http_youdu_ctx_t *ctx)
 {
@@ -473,14 +495,29 @@ ngx_http_youdu_login(ngx_http_youdu_ctx_t *ctx)
         return ngx_http_youdu_login_log(ctx, "unknown_account");
 
     case 22:
-        return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_BAD_CREDENTIALS,
-                        "wrong account or password");
+        /* answer as for an existing account, or the attempts left and the
+         * lockout would tell which accounts exist: count this account
+         * name's recent misses instead of failed_logins */
+        return yd_sql(ctx,
+            "SELECT COUNT(*) FROM login_log WHERE account = ? "
+            "AND result = 'unknown_account' "
+            "AND at > UTC_TIMESTAMP() - INTERVAL ? SECOND",
+            "si", &lg->account, (int64_t) ycf->lockout_time);
+
+    case 23:
+        lg->failed = yd_int(res, 0, 0);
+
+        if (lg->failed < (int64_t) ycf->lockout_attempts) {
+            return ngx_http_youdu_login_wrong(ctx,
+                       (int64_t) ycf->lockout_attempts - lg->failed);
+        }
+
+        return ngx_http_youdu_login_locked(ctx,
+                   (ycf->lockout_time + 59) / 60,
+                   lg->failed > (int64_t) ycf->lockout_attempts);
 
     case 31:
-        return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_ACCOUNT_LOCKED,
-                        "too many failed attempts: account locked for %L "
-                        "more minutes, or ask an administrator to unlock it",
-                        (lg->lock_left + 59) / 60);
+        return ngx_http_youdu_login_locked(ctx, (lg->lock_left + 59) / 60, 1);
 
     case 41:
         return yd_sql(ctx,
@@ -496,16 +533,12 @@ ngx_http_youdu_login(ngx_http_youdu_ctx_t *ctx)
 
     case 43:
         if (lg->lock_left > 0) {
-            return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_ACCOUNT_LOCKED,
-                            "too many failed attempts: account locked for "
-                            "%L minutes, or ask an administrator to unlock "
-                            "it", (lg->lock_left + 59) / 60);
+            return ngx_http_youdu_login_locked(ctx, (lg->lock_left + 59) / 60,
+                                               0);
         }
 
-        return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_BAD_CREDENTIALS,
-                        "wrong account or password (%L attempts left before "
-                        "the account is locked)",
-                        (int64_t) ycf->lockout_attempts - lg->failed);
+        return ngx_http_youdu_login_wrong(ctx,
+                   (int64_t) ycf->lockout_attempts - lg->failed);
 
     case 51:
         return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_ACCOUNT_DISABLED,
@@ -771,8 +804,11 @@ ngx_http_youdu_password_policy(ngx_http_youdu_ctx_t *ctx, ngx_str_t *pw)
 static ngx_int_t
 ngx_http_youdu_password(ngx_http_youdu_ctx_t *ctx)
 {
+    ngx_youdu_core_conf_t    *ycf;
     ngx_youdu_db_result_t    *res = ctx->res;
     ngx_http_youdu_passwd_t  *pw = ctx->data;
+
+    ycf = ngx_youdu_core_conf(ngx_cycle);
 
     switch (ctx->stage) {
 
@@ -804,10 +840,21 @@ ngx_http_youdu_password(ngx_http_youdu_ctx_t *ctx)
                             "the new password must differ from the old one");
         }
 
-        return yd_sql(ctx, "SELECT password_hash FROM users WHERE id = ?",
-                      "i", ctx->me.uid);
+        return yd_sql(ctx,
+            "SELECT password_hash, IF(locked_until > UTC_TIMESTAMP(), "
+            "TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), locked_until), 0) "
+            "FROM users WHERE id = ?", "i", ctx->me.uid);
 
     case 1:
+        /* guesses here count like sign-in failures: a stolen access token
+         * must not allow unlimited tries at the password */
+        if (res->nrows && yd_int(res, 0, 1) > 0) {
+            return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_ACCOUNT_LOCKED,
+                            "too many failed attempts: account locked for %L "
+                            "more minutes, or ask an administrator to unlock "
+                            "it", (yd_int(res, 0, 1) + 59) / 60);
+        }
+
         if (res->nrows == 0 || yd_cell(res, 0, 0)->data == NULL) {
             return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_WRONG_PASSWORD,
                             "the current password is wrong");
@@ -820,8 +867,16 @@ ngx_http_youdu_password(ngx_http_youdu_ctx_t *ctx)
 
     case 2:
         if (pw->rc != NGX_OK) {
-            return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_WRONG_PASSWORD,
-                            "the current password is wrong");
+            ctx->stage = 10;
+            return yd_sql(ctx,
+                "UPDATE users SET failed_logins = failed_logins + 1, "
+                "locked_until = IF(failed_logins >= ?, "
+                "UTC_TIMESTAMP() + INTERVAL ? SECOND, locked_until), "
+                "failed_logins = IF(failed_logins >= ?, 0, failed_logins) "
+                "WHERE id = ?",
+                "iiii", (int64_t) ycf->lockout_attempts,
+                (int64_t) ycf->lockout_time,
+                (int64_t) ycf->lockout_attempts, ctx->me.uid);
         }
 
         return ngx_youdu_kdf_hash(ctx->pool, ctx->r->connection->log,
@@ -839,7 +894,8 @@ ngx_http_youdu_password(ngx_http_youdu_ctx_t *ctx)
     case 4:
         return yd_sql(ctx,
             "UPDATE users SET password_hash = ?, must_change_password = 0, "
-            "password_changed_at = UTC_TIMESTAMP() WHERE id = ?",
+            "password_changed_at = UTC_TIMESTAMP(), failed_logins = 0 "
+            "WHERE id = ?",
             "si", &pw->hash, ctx->me.uid);
 
     case 5:
@@ -852,8 +908,15 @@ ngx_http_youdu_password(ngx_http_youdu_ctx_t *ctx)
     case 6:
         return yd_commit(ctx);
 
-    default:
+    case 7:
         return yd_ok(ctx, NULL);
+
+    case 11:
+        return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_WRONG_PASSWORD,
+                        "the current password is wrong");
+
+    default:
+        return NGX_ERROR;
     }
 }
 
@@ -942,41 +1005,69 @@ ngx_http_youdu_session_revoke(ngx_http_youdu_ctx_t *ctx)
 
 /* login log: one's own, or everyone's for administrators (admin routes) */
 
+
+typedef struct {
+    int64_t                   offset;
+    int64_t                   limit;
+    int64_t                   uid;
+    int64_t                   total;
+    ngx_str_t                 account;
+    ngx_str_t                 result;
+} ngx_http_youdu_log_query_t;
+
+
 ngx_int_t
 ngx_http_youdu_login_log_list(ngx_http_youdu_ctx_t *ctx, ngx_uint_t all)
 {
-    int64_t                 offset, limit, uid;
-    json_t                 *obj, *list, *e;
-    ngx_str_t               account, result;
-    ngx_uint_t              i;
-    ngx_youdu_db_result_t  *res = ctx->res;
+    json_t                      *obj, *list, *e;
+    ngx_uint_t                   i;
+    ngx_youdu_db_result_t       *res = ctx->res;
+    ngx_http_youdu_log_query_t  *q = ctx->data;
 
     switch (ctx->stage) {
 
     case 0:
-        if (yd_page(ctx, &offset, &limit) != NGX_OK) {
+        q = ngx_pcalloc(ctx->pool, sizeof(ngx_http_youdu_log_query_t));
+        if (q == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->data = q;
+
+        if (yd_page(ctx, &q->offset, &q->limit) != NGX_OK) {
             return NGX_DONE;
         }
 
-        if (yd_query_str(ctx, "account", 64, &account) != NGX_OK
-            || yd_query_str(ctx, "result", 32, &result) != NGX_OK)
+        if (yd_query_str(ctx, "account", 64, &q->account) != NGX_OK
+            || yd_query_str(ctx, "result", 32, &q->result) != NGX_OK)
         {
             return NGX_DONE;
         }
 
-        uid = all ? 0 : ctx->me.uid;
+        q->uid = all ? 0 : ctx->me.uid;
+
+        /* counted apart: a page past the end still reports the total */
+        return yd_sql(ctx,
+            "SELECT COUNT(*) FROM login_log "
+            "WHERE (? = 0 OR user_id = ?) AND (? = '' OR account = ?) "
+            "AND (? = '' OR result = ?)",
+            "iissss", q->uid, q->uid, &q->account, &q->account, &q->result,
+            &q->result);
+
+    case 1:
+        q->total = yd_int(res, 0, 0);
 
         return yd_sql(ctx,
             "SELECT id, IFNULL(user_id, 0), account, "
-            "yd_iso_ms(at), ip, device_type, "
-            "result, COUNT(*) OVER () FROM login_log "
+            "yd_iso(at), ip, device_type, "
+            "result FROM login_log "
             "WHERE (? = 0 OR user_id = ?) AND (? = '' OR account = ?) "
             "AND (? = '' OR result = ?) "
             "ORDER BY id DESC LIMIT ? OFFSET ?",
-            "iissssii", uid, uid, &account, &account, &result, &result,
-            limit, offset);
+            "iissssii", q->uid, q->uid, &q->account, &q->account, &q->result,
+            &q->result, q->limit, q->offset);
 
-    default:
+    case 2:
         obj = json_object();
         list = json_array();
         if (obj == NULL || list == NULL) {
@@ -1000,10 +1091,11 @@ ngx_http_youdu_login_log_list(ngx_http_youdu_ctx_t *ctx, ngx_uint_t all)
         }
 
         json_object_set_new(obj, "entries", list);
-        json_object_set_new(obj, "total", res->nrows
-                                          ? yd_json_cell_int(res, 0, 7)
-                                          : json_integer(0));
+        json_object_set_new(obj, "total", json_integer(q->total));
         return yd_ok(ctx, obj);
+
+    default:
+        return NGX_ERROR;
     }
 }
 

@@ -26,6 +26,8 @@ static ngx_int_t ngx_http_youdu_match(const char *pattern, ngx_str_t *path,
 static ngx_int_t ngx_http_youdu_early_error(ngx_http_request_t *r,
     ngx_uint_t status, ngx_int_t errcode, const char *msg);
 static void ngx_http_youdu_cleanup(void *data);
+static ngx_int_t ngx_http_youdu_clean_header(ngx_pool_t *pool, ngx_str_t *in,
+    ngx_str_t *out);
 static ngx_int_t ngx_http_youdu_start(ngx_http_youdu_ctx_t *ctx);
 static void *ngx_http_youdu_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_youdu_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -249,8 +251,15 @@ ngx_http_youdu_body_ready(ngx_http_request_t *r)
     /* behind a proxy, the realip module rewrites this address */
     ctx->client_ip = r->connection->addr_text;
 
-    if (r->headers_in.user_agent) {
-        ctx->user_agent = r->headers_in.user_agent->value;
+    if (r->headers_in.user_agent
+        && ngx_http_youdu_clean_header(r->pool,
+                                       &r->headers_in.user_agent->value,
+                                       &ctx->user_agent)
+           != NGX_OK)
+    {
+        yd_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, YD_ERR_INTERNAL,
+                 "out of memory");
+        return;
     }
 
     if (ctx->route->auth == YD_AUTH_NONE) {
@@ -259,6 +268,41 @@ ngx_http_youdu_body_ready(ngx_http_request_t *r)
     }
 
     ngx_http_youdu_auth_begin(ctx);
+}
+
+
+/*
+ * header text stored in the database (the User-Agent becomes a device name)
+ * must be UTF-8 without control characters: other bytes become '?'
+ */
+
+static ngx_int_t
+ngx_http_youdu_clean_header(ngx_pool_t *pool, ngx_str_t *in, ngx_str_t *out)
+{
+    size_t      i;
+    ngx_uint_t  utf8;
+
+    utf8 = ngx_youdu_utf8_valid(in->data, in->len);
+
+    if (utf8 && !ngx_youdu_utf8_has_control(in->data, in->len)) {
+        *out = *in;
+        return NGX_OK;
+    }
+
+    out->data = ngx_pnalloc(pool, in->len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->len = in->len;
+
+    for (i = 0; i < in->len; i++) {
+        out->data[i] = (in->data[i] < 0x20 || in->data[i] == 0x7f
+                        || (!utf8 && in->data[i] >= 0x80))
+                       ? '?' : in->data[i];
+    }
+
+    return NGX_OK;
 }
 
 
@@ -372,9 +416,13 @@ ngx_http_youdu_parse_body(ngx_http_youdu_ctx_t *ctx)
     if (r->headers_in.content_type) {
         ct = &r->headers_in.content_type->value;
 
+        /* "application/json", optionally with parameters; not
+         * "application/jsonp" or "application/json-seq" */
         if (ct->len < 16
             || ngx_strncasecmp(ct->data, (u_char *) "application/json", 16)
-               != 0)
+               != 0
+            || (ct->len > 16 && ct->data[16] != ';' && ct->data[16] != ' '
+                && ct->data[16] != '\t'))
         {
             return yd_error(ctx, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                             YD_ERR_BAD_CONTENT_TYPE,

@@ -145,7 +145,7 @@ sub sql {
     my $out = <$fh>;
     close $fh or die "query failed: $q";
     $out //= '';
-    chomp $out;
+    $out =~ s{\n\z}{};   # chomp is a no-op while $/ is undef
     return $out;
 }
 
@@ -160,7 +160,7 @@ sub redis_cli {
     local $/;
     my $out = <$fh> // '';
     close $fh;
-    chomp $out;
+    $out =~ s{\n\z}{};
     return $out;
 }
 
