@@ -212,13 +212,19 @@ my ($uid, $acc, $pw) = db_user();
 {
     reset_login_limit();
     signin($acc, $pw);
-    is(redis_cli('GET', $IP_KEY), 1, 'each attempt counts in Redis');
+    is(redis_cli('GET', $IP_KEY), 0, 'a successful sign-in costs nothing from the budget');
+    json_err('a failed attempt', 401, 40104, POST => '/auth/login',
+             { account => $acc, password => 'wrong-password' });
+    is(redis_cli('GET', $IP_KEY), 1, 'a failed attempt counts in Redis');
     my $ttl = redis_cli('TTL', $IP_KEY);
     ok($ttl > 0 && $ttl <= 60, 'the budget is per minute');
+    sql("UPDATE users SET failed_logins = 0 WHERE id = $uid");
 
     redis_cli('SET', $IP_KEY, 29, 'EX', 60);
     my (undef, $j) = login({ account => $acc, password => $pw });
     ok($j && $j->{errcode} == 0, 'the 30th attempt in a minute is served');
+    is(redis_cli('GET', $IP_KEY), 29, 'and, being a success, gives its attempt back');
+    redis_cli('SET', $IP_KEY, 30, 'EX', 60);
 
     my $n = count_rows('sessions', "user_id = $uid");
     my $r = json_err('the 31st is refused', 429, 42900, POST => '/auth/login',

@@ -10,7 +10,7 @@
 
 
 #define YD_LAST_SEEN_EVERY   60       /* seconds between last_seen writes */
-#define YD_IP_LOGIN_LIMIT    30     /* login attempts per IP per minute */
+#define YD_IP_LOGIN_LIMIT    30     /* failed sign-ins per IP per minute */
 #define YD_PASSWORD_MIN      8
 #define YD_PASSWORD_MAX      128
 
@@ -480,6 +480,22 @@ ngx_http_youdu_login(ngx_http_youdu_ctx_t *ctx)
         return yd_commit(ctx);
 
     case 8:
+        /* a successful sign-in gives its attempt back: the per-address
+         * budget counts failures, so an office behind one NAT address
+         * can sign in all at once */
+        argv[0] = "DECR";
+        argv[1] = (const char *) key;
+        argvlen[0] = 4;
+        argvlen[1] = ngx_snprintf(key, sizeof(key), "yd:login:ip:%V",
+                                  &ctx->client_ip) - key;
+
+        if (yd_redis(ctx, 2, argv, argvlen) == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        /* fall through */
+
+    case 9:
         return ngx_http_youdu_token_reply(ctx, lg->uid, lg->sid, lg->role,
                                           &lg->refresh, lg->must_change,
                                           &lg->account, &lg->name);
