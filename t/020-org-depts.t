@@ -7,6 +7,8 @@ use lib 't/lib';
 use Test::More;
 use Youdu::Test;
 
+binmode(Test::More->builder->$_, ":utf8") for qw(output failure_output todo_output);
+
 my $admin = admin_token();
 
 # db() keeps the trailing newline (chomp under local $/ = undef)
