@@ -7,6 +7,7 @@ use lib 't/lib';
 use Test::More;
 use Youdu::Test;
 use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
+use Time::HiRes ();
 
 binmode(Test::More->builder->$_, ":utf8") for qw(output failure_output todo_output);
 
@@ -165,6 +166,19 @@ is($st, 200, 'snapshot: rebuilt after a write');
 is($doc->{version}, $cur + 1, 'snapshot: new version');
 ok((grep { $_->{id} == $nd } @{ $doc->{departments} }), 'snapshot: new department present');
 is($hdr->{etag}, '"v' . ($cur + 1) . '-employee"', 'snapshot: new ETag');
+
+# every write is announced on Redis for the push module
+{
+    my $port = $ENV{TEST_YOUDU_REDIS_PORT} or die "TEST_YOUDU_REDIS_PORT not set";
+    open(my $sub, '-|', 'timeout', '2', 'redis-cli', '-p', $port, 'SUBSCRIBE', 'yd:org')
+        or die "redis-cli: $!";
+    Time::HiRes::sleep(0.5);
+    create_dept();
+    my $pv = db("SELECT version FROM org_state WHERE id = 1");
+    my $out = do { local $/; <$sub> } // '';
+    close $sub;
+    like($out, qr/message\s+yd:org\s+$pv\b/, 'PUBLISH yd:org <version> after the write');
+}
 
 ($st) = api(GET => '/org/snapshot');
 is($st, 401, 'snapshot without token: 401');
