@@ -2,7 +2,7 @@
 /*
  * youdu HTTP module: the org chart as employees read it (departments,
  * users, search, version); the change feed and the snapshot live in
- * ngx_http_youdu_org_sync.c.
+ * ngx_http_youdu_org_changes.c and ngx_http_youdu_org_snapshot.c.
  */
 
 
