@@ -107,7 +107,7 @@ ngx_http_youdu_org_department(ngx_http_youdu_ctx_t *ctx)
                             "no department with id %L", rq->id);
         }
 
-        rq->obj = json_object();
+        rq->obj = yd_org_keep(ctx, json_object());
         if (rq->obj == NULL) {
             return NGX_ERROR;
         }
@@ -168,7 +168,7 @@ ngx_http_youdu_org_department(ngx_http_youdu_ctx_t *ctx)
             json_object_set_new(rq->obj, "total", res->nrows
                                 ? yd_json_cell_int(res, 0, YD_USER_NCOLS + 3)
                                 : json_integer(0));
-            return yd_ok(ctx, rq->obj);
+            return yd_ok(ctx, json_incref(rq->obj));
         }
 
         /* paged past the end: count separately */
@@ -180,7 +180,7 @@ ngx_http_youdu_org_department(ngx_http_youdu_ctx_t *ctx)
 
     default:
         json_object_set_new(rq->obj, "total", yd_json_cell_int(res, 0, 0));
-        return yd_ok(ctx, rq->obj);
+        return yd_ok(ctx, json_incref(rq->obj));
     }
 }
 

@@ -112,6 +112,8 @@ json_t *yd_org_dept_json(ngx_youdu_db_result_t *res, ngx_uint_t row,
 json_t *yd_org_user_json(ngx_http_youdu_ctx_t *ctx,
     ngx_youdu_db_result_t *res, ngx_uint_t row, ngx_uint_t col);
 json_t *yd_org_conf_json(int64_t bits);
+/* obj owned by the request pool: reply with yd_ok(ctx, json_incref(obj)) */
+json_t *yd_org_keep(ngx_http_youdu_ctx_t *ctx, json_t *obj);
 
 /* the org write protocol, one statement per call (see COMMON brief) */
 ngx_int_t yd_org_bump(ngx_http_youdu_ctx_t *ctx);

@@ -120,7 +120,7 @@ ngx_http_youdu_org_changes(ngx_http_youdu_ctx_t *ctx)
             "ii", ch->since, ch->limit + 1);
 
     case 2:
-        ch->obj = json_object();
+        ch->obj = yd_org_keep(ctx, json_object());
         if (ch->obj == NULL) {
             return NGX_ERROR;
         }
@@ -137,7 +137,7 @@ ngx_http_youdu_org_changes(ngx_http_youdu_ctx_t *ctx)
             json_object_set_new(ch->obj, "deleted_departments", json_array());
             json_object_set_new(ch->obj, "deleted_users", json_array());
 
-            return yd_ok(ctx, ch->obj);
+            return yd_ok(ctx, json_incref(ch->obj));
         }
 
         if ((int64_t) n <= ch->limit) {
@@ -258,7 +258,7 @@ ngx_http_youdu_org_changes(ngx_http_youdu_ctx_t *ctx)
         json_object_set_new(ch->obj, "version", json_integer(ch->upto));
         json_object_set_new(ch->obj, "has_more", json_boolean(ch->has_more));
 
-        return yd_ok(ctx, ch->obj);
+        return yd_ok(ctx, json_incref(ch->obj));
 
     default:
         return NGX_ERROR;

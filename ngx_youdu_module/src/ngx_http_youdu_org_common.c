@@ -16,6 +16,9 @@ static ngx_int_t yd_org_depts_parse(ngx_http_youdu_ctx_t *ctx, json_t *v,
     yd_org_user_t *u);
 
 
+static void yd_org_json_cleanup(void *data);
+
+
 static const char  *yd_conf_names[] = { "mobile", "phone", "email", "title" };
 
 
@@ -496,6 +499,38 @@ yd_org_placeholders(ngx_pool_t *pool, const char *head, const char *one,
 
 
 /* rendering */
+
+
+static void
+yd_org_json_cleanup(void *data)
+{
+    json_decref(data);
+}
+
+
+/* a reply built over several stages survives a database failure between
+ * them without leaking: the pool owns one reference */
+
+json_t *
+yd_org_keep(ngx_http_youdu_ctx_t *ctx, json_t *obj)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (obj == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(ctx->pool, 0);
+    if (cln == NULL) {
+        json_decref(obj);
+        return NULL;
+    }
+
+    cln->handler = yd_org_json_cleanup;
+    cln->data = obj;
+
+    return obj;
+}
 
 
 ngx_uint_t
