@@ -185,6 +185,7 @@ json_ok('same account again is fine', PATCH => "/admin/users/$uid", { account =>
     json_err('patch bad gender', 400, 40006, PATCH => "/admin/users/$uid", { gender => 9 }, token => $admin);
     json_err('patch bad type', 400, 40003, PATCH => "/admin/users/$uid", { title => 5 }, token => $admin);
     json_err('patch malformed', 400, 40001, PATCH => "/admin/users/$uid", undef, raw => 'nope', token => $admin);
+    json_err('patch with nothing', 400, 40004, PATCH => "/admin/users/$uid", {}, token => $admin);
     json_err('patch empty name', 400, 40004, PATCH => "/admin/users/$uid", { name => '' }, token => $admin);
     json_err('employee cannot patch', 403, 40300, PATCH => "/admin/users/$uid", { name => 'x' }, token => $emp);
     unchanged($b, 'refused updates');

@@ -404,6 +404,14 @@ yd_org_user_parse(ngx_http_youdu_ctx_t *ctx, yd_org_user_t *u,
         return NGX_DONE;
     }
 
+    if (!create && !u->has_account && !u->has_name && !u->has_gender
+        && !u->has_mobile && !u->has_phone && !u->has_email && !u->has_title
+        && !u->has_enable && !u->has_role && !u->has_conf && !u->has_depts)
+    {
+        return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_MISSING_FIELD,
+                        "send at least one field to change");
+    }
+
     if (u->has_role && u->role > 0 && ctx->me.role < YD_ROLE_SUPER) {
         return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_FORBIDDEN,
                         "only a super admin may grant administrator roles");
