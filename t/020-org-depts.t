@@ -6,6 +6,8 @@ use utf8;
 use lib 't/lib';
 use Test::More;
 use Youdu::Test;
+use Digest::SHA qw(hmac_sha256);
+use MIME::Base64 qw(encode_base64url);
 
 binmode(Test::More->builder->$_, ":utf8") for qw(output failure_output todo_output);
 
@@ -35,6 +37,20 @@ my $emp = login_as($eacc, $epw);
 json_err('no token: 401', 401, 40100, GET => '/org/departments');
 json_err('no token on admin: 401', 401, 40100, POST => '/admin/departments', { name => 'x', parent_id => 0 });
 json_err('bad token: 401', 401, 40101, GET => '/org/departments', undef, token => 'abc.def.ghi');
+{
+    # an access token signed with the server key whose time is up
+    open my $kf, '<', run_dir() . '/secrets/jwt.key' or die "jwt.key: $!";
+    my $key = do { local $/; <$kf> };
+    $key =~ s/\s+\z//;
+    my $sid = db("SELECT MAX(id) FROM sessions WHERE user_id = $eid");
+    my $h = encode_base64url('{"alg":"HS256","typ":"JWT"}');
+    my $p = encode_base64url($JSON->encode({ sub => $eid + 0, sid => $sid + 0, role => 0,
+                                             iat => time - 1000, exp => time - 100, typ => 'access' }));
+    my $expired = "$h.$p." . encode_base64url(hmac_sha256("$h.$p", $key));
+    json_err('expired token: 401', 401, 40102, GET => '/org/departments', undef, token => $expired);
+    json_err('expired token on admin: 401', 401, 40102, POST => '/admin/departments',
+             { name => 'x', parent_id => 0 }, token => $expired);
+}
 {
     my $b = state_row();
     json_err('employee cannot create', 403, 40300, POST => '/admin/departments',
