@@ -87,6 +87,7 @@ ngx_module_t  ngx_http_youdu_module = {
 static const ngx_http_youdu_route_t  *ngx_http_youdu_tables[] = {
     ngx_http_youdu_misc_routes,
     ngx_http_youdu_auth_routes,
+    ngx_http_youdu_self_routes,
     ngx_http_youdu_org_routes,
     ngx_http_youdu_admin_routes,
     ngx_http_youdu_import_routes,

@@ -179,6 +179,7 @@ ngx_int_t yd_pinyin(ngx_pool_t *pool, ngx_str_t *name, ngx_str_t *full,
 
 /* route tables, one per resource file */
 extern const ngx_http_youdu_route_t  ngx_http_youdu_auth_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_self_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_org_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_admin_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_misc_routes[];
