@@ -759,6 +759,15 @@ yd_imp_parse_csv(yd_imp_t *imp)
             v[col[i]].data = store;
             v[col[i]].len = f[i].len;
             store = ngx_cpymem(store, f[i].data, f[i].len);
+
+            /* undo the formula guard of our own export: '=x -> =x */
+            if (v[col[i]].len > 1 && v[col[i]].data[0] == '\''
+                && ngx_strlchr((u_char *) "=+-@", (u_char *) "=+-@" + 4,
+                               v[col[i]].data[1]))
+            {
+                v[col[i]].data++;
+                v[col[i]].len--;
+            }
         }
 
         yd_imp_trim(&v[YD_COL_ACCOUNT]);
