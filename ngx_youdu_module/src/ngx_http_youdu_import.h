@@ -128,6 +128,9 @@ typedef struct {
     ngx_uint_t              dry_run;
     int64_t                 version;
     ngx_msec_t              start;
+    ngx_msec_t              parse_ms;
+    ngx_msec_t              check_ms;
+    ngx_msec_t              plan_ms;
 
     /* file departments (in the merged tree after ngx_imp_check) */
     ngx_array_t             fdepts;     /* yd_imp_dept_t */
@@ -145,6 +148,17 @@ typedef struct {
     yd_imp_hash_t           dbu_by_id;
     yd_imp_hash_t           dbu_by_account;
     yd_imp_hash_t           dbu_by_mobile;
+
+    /* a reply decided in the thread: sent from the event loop */
+    ngx_uint_t              fail_status;
+    ngx_int_t               fail_code;
+    u_char                  fail_msg[320];
+    ngx_int_t               thread_rc;
+
+    /* stored rows, read before the check */
+    ngx_youdu_db_result_t  *res_depts;
+    ngx_youdu_db_result_t  *res_users;
+    ngx_youdu_db_result_t  *res_uds;
 
     /* validation errors */
     json_t                 *errors;
@@ -171,6 +185,8 @@ ngx_int_t yd_imp_buf_reserve(yd_imp_buf_t *b, size_t len);
 ngx_int_t yd_imp_buf_add(yd_imp_buf_t *b, const u_char *p, size_t len);
 ngx_int_t yd_imp_buf_json_str(yd_imp_buf_t *b, ngx_str_t *s);
 ngx_int_t yd_imp_buf_int(yd_imp_buf_t *b, int64_t v);
+ngx_int_t yd_imp_fail(yd_imp_t *imp, ngx_uint_t status, ngx_int_t code,
+    const char *fmt, ...);
 void yd_imp_error(yd_imp_t *imp, ngx_uint_t row, const char *section,
     const char *field, const char *fmt, ...);
 

@@ -172,7 +172,7 @@ yd_imp_parse(yd_imp_t *imp)
     }
 
     if (ctx->raw.len == 0) {
-        return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_MISSING_FIELD,
+        return yd_imp_fail(imp, NGX_HTTP_BAD_REQUEST, YD_ERR_MISSING_FIELD,
                         "send the org chart as JSON or CSV in the body");
     }
 
@@ -188,14 +188,14 @@ yd_imp_parse(yd_imp_t *imp)
                    || ngx_strncasecmp(ct->data, (u_char *) "application/json",
                                       16) != 0)
         {
-            return yd_error(ctx, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+            return yd_imp_fail(imp, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                             YD_ERR_BAD_CONTENT_TYPE,
                             "send Content-Type: application/json or text/csv");
         }
     }
 
     if (!ngx_youdu_utf8_valid(ctx->raw.data, ctx->raw.len)) {
-        return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_UTF8,
+        return yd_imp_fail(imp, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_UTF8,
                         "request body is not valid UTF-8");
     }
 
@@ -426,7 +426,7 @@ yd_imp_parse_json(yd_imp_t *imp)
     j = json_loadb((char *) ctx->raw.data, ctx->raw.len, JSON_REJECT_DUPLICATES,
                    &err);
     if (j == NULL) {
-        return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_JSON,
+        return yd_imp_fail(imp, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_JSON,
                         "malformed JSON at line %d column %d: %s",
                         err.line, err.column, err.text);
     }
@@ -442,7 +442,7 @@ yd_imp_parse_json(yd_imp_t *imp)
     imp->json = j;
 
     if (!json_is_object(j)) {
-        return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_JSON,
+        return yd_imp_fail(imp, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_JSON,
                         "the body must be a JSON object with \"departments\" "
                         "and \"users\" arrays");
     }
@@ -450,7 +450,7 @@ yd_imp_parse_json(yd_imp_t *imp)
     a = json_object_get(j, "departments");
     if (a && !json_is_null(a)) {
         if (!json_is_array(a)) {
-            return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_TYPE,
+            return yd_imp_fail(imp, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_TYPE,
                             "field \"departments\" must be an array");
         }
 
@@ -464,7 +464,7 @@ yd_imp_parse_json(yd_imp_t *imp)
     a = json_object_get(j, "users");
     if (a && !json_is_null(a)) {
         if (!json_is_array(a)) {
-            return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_TYPE,
+            return yd_imp_fail(imp, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_TYPE,
                             "field \"users\" must be an array");
         }
 
@@ -672,7 +672,7 @@ yd_imp_parse_csv(yd_imp_t *imp)
     n = ngx_youdu_csv_next(&rd, f, YD_IMP_NCOLS + 1, scratch,
                            ctx->raw.len + 1);
     if (n <= 0) {
-        return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_VALUE,
+        return yd_imp_fail(imp, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_VALUE,
                         n == 0 ? "the CSV file has no header row"
                                : "the CSV header has more than 9 columns or "
                                  "is malformed");
@@ -700,7 +700,7 @@ yd_imp_parse_csv(yd_imp_t *imp)
         }
 
         if (col[i] < 0 || have[col[i]]) {
-            return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_VALUE,
+            return yd_imp_fail(imp, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_VALUE,
                             "%s CSV column \"%V\" on line %uz: the columns "
                             "are account,name,gender,mobile,phone,email,"
                             "title,enable_state,departments",
@@ -712,7 +712,7 @@ yd_imp_parse_csv(yd_imp_t *imp)
     }
 
     if (!have[YD_COL_ACCOUNT] || !have[YD_COL_NAME] || !have[YD_COL_DEPTS]) {
-        return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_MISSING_FIELD,
+        return yd_imp_fail(imp, NGX_HTTP_BAD_REQUEST, YD_ERR_MISSING_FIELD,
                         "the CSV header needs at least the columns account, "
                         "name and departments");
     }
@@ -725,7 +725,7 @@ yd_imp_parse_csv(yd_imp_t *imp)
         }
 
         if (n < 0 && rd.error && ngx_strstr(rd.error, "fields") == NULL) {
-            return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_VALUE,
+            return yd_imp_fail(imp, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_VALUE,
                             "malformed CSV at line %uz: %s", rd.line,
                             rd.error);
         }

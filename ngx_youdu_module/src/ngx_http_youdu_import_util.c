@@ -219,3 +219,25 @@ yd_imp_error(yd_imp_t *imp, ngx_uint_t row, const char *section,
     json_object_set_new(e, "message", msg ? msg : json_string("invalid"));
     json_array_append_new(imp->errors, e);
 }
+
+
+/* a whole-request error found off the event loop; always NGX_DONE */
+
+ngx_int_t
+yd_imp_fail(yd_imp_t *imp, ngx_uint_t status, ngx_int_t code,
+    const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(imp->fail_msg, imp->fail_msg + sizeof(imp->fail_msg) - 1,
+                      fmt, args);
+    va_end(args);
+    *p = '\0';
+
+    imp->fail_status = status;
+    imp->fail_code = code;
+
+    return NGX_DONE;
+}

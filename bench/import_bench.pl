@@ -1,0 +1,66 @@
+#!/usr/bin/perl
+# Bulk import benchmark against a running stack (./build.sh run), by hand:
+#   perl bench/import_bench.pl [URL] [ADMIN_PASSWORD] [USERS] [DEPARTMENTS]
+# (URL defaults to $YOUDU_URL or http://127.0.0.1:8080, the password to
+# $YOUDU_ADMIN_PASSWORD.)  Generates the org with bench/gen_org.pl, imports it
+# (all created), imports it again (no change), changes 1% of the users and
+# imports again, then exports it; prints the time of each step.
+use strict;
+use warnings;
+use FindBin;
+use HTTP::Tiny;
+use JSON::PP;
+use Time::HiRes qw(time);
+
+my $url = shift // $ENV{YOUDU_URL} // 'http://127.0.0.1:8080';
+my $pw = shift // $ENV{YOUDU_ADMIN_PASSWORD} // die "admin password needed\n";
+my $nu = shift // 100_000;
+my $nd = shift // 5_000;
+
+my $http = HTTP::Tiny->new(timeout => 600, keep_alive => 1);
+my $json = JSON::PP->new->utf8->canonical;
+
+my $r = $http->request(POST => "$url/api/v1/auth/login", {
+    headers => { 'Content-Type' => 'application/json' },
+    content => $json->encode({ account => 'admin', password => $pw, device_type => 'api' }) });
+die "login failed: $r->{content}\n" unless $r->{success};
+my $tok = $json->decode($r->{content})->{access_token};
+
+my $t0 = time;
+my $body = `perl $FindBin::Bin/gen_org.pl $nu $nd 100000`;
+die "gen_org failed\n" if $?;
+printf "generated %d users in %d departments: %.1f MiB JSON (%.1f s)\n",
+    $nu, $nd, length($body) / 1048576, time - $t0;
+
+sub import_org {
+    my ($what, $content) = @_;
+    my $t = time;
+    my $res = $http->request(POST => "$url/api/v1/admin/import", {
+        headers => { Authorization => "Bearer $tok", 'Content-Type' => 'application/json' },
+        content => $content });
+    my $s = time - $t;
+    die "$what failed: $res->{status} " . substr($res->{content}, 0, 500) . "\n" unless $res->{success};
+    my $j = $json->decode($res->{content});
+    printf "%-28s %6.2f s  (server %d ms; event loop: parse %d, check %d, plan %d ms)  version %d  departments %d/%d/%d  users %d/%d/%d (created/updated/deleted)\n",
+        $what, $s, $j->{elapsed_ms}, @{$j}{qw(parse_ms check_ms plan_ms)}, $j->{version},
+        @{ $j->{departments} }{qw(created updated deleted)}, @{ $j->{users} }{qw(created updated deleted)};
+    return $s;
+}
+
+my $first = import_org('import (all new)', $body);
+import_org('same import again (no change)', $body);
+
+my $org = $json->decode($body);
+$_->{title} = 'changed' for grep { $_->{account} =~ /^u\d*00$/ } @{ $org->{users} };
+import_org('1% of users changed', $json->encode($org));
+
+$t0 = time;
+$r = $http->request(GET => "$url/api/v1/admin/export?format=csv", { headers => { Authorization => "Bearer $tok" } });
+die "export failed: $r->{status}\n" unless $r->{success};
+printf "%-28s %6.2f s  (%.1f MiB)\n", 'export CSV', time - $t0, length($r->{content}) / 1048576;
+$t0 = time;
+$r = $http->request(GET => "$url/api/v1/admin/export?format=json", { headers => { Authorization => "Bearer $tok" } });
+die "export failed: $r->{status}\n" unless $r->{success};
+printf "%-28s %6.2f s  (%.1f MiB)\n", 'export JSON', time - $t0, length($r->{content}) / 1048576;
+
+printf "target: first import of %d users under 60 s: %s\n", $nu, $first < 60 ? 'met' : 'NOT met';
