@@ -41,13 +41,35 @@ sub import_org {
     my $s = time - $t;
     die "$what failed: $res->{status} " . substr($res->{content}, 0, 500) . "\n" unless $res->{success};
     my $j = $json->decode($res->{content});
-    printf "%-28s %6.2f s  (server %d ms; event loop: parse %d, check %d, plan %d ms)  version %d  departments %d/%d/%d  users %d/%d/%d (created/updated/deleted)\n",
+    printf "%-28s %6.2f s  (server %d ms; thread pool: parse %d, check %d, plan %d ms)  version %d  departments %d/%d/%d  users %d/%d/%d (created/updated/deleted)\n",
         $what, $s, $j->{elapsed_ms}, @{$j}{qw(parse_ms check_ms plan_ms)}, $j->{version},
         @{ $j->{departments} }{qw(created updated deleted)}, @{ $j->{users} }{qw(created updated deleted)};
     return $s;
 }
 
+# meanwhile: how long does GET /ping wait (is the event loop free?)
+pipe(my $rd, my $wr) or die "pipe: $!";
+my $pid = fork // die "fork: $!";
+if ($pid == 0) {
+    close $rd;
+    my $h = HTTP::Tiny->new(timeout => 60);
+    my ($max, $n) = (0, 0);
+    local $SIG{TERM} = sub { print $wr "$n $max\n"; close $wr; exit 0 };
+    while (1) {
+        my $t = time;
+        $h->get("$url/api/v1/ping");
+        my $ms = (time - $t) * 1000;
+        $max = $ms if $ms > $max;
+        $n++;
+        select(undef, undef, undef, 0.02);
+    }
+}
+close $wr;
 my $first = import_org('import (all new)', $body);
+kill TERM => $pid;
+my ($pings, $max_ping) = split ' ', (<$rd> // '0 0');
+waitpid $pid, 0;
+printf "during the first import: %d GET /ping, slowest %.1f ms\n", $pings, $max_ping;
 import_org('same import again (no change)', $body);
 
 my $org = $json->decode($body);

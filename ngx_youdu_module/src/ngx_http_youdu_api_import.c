@@ -79,7 +79,7 @@ yd_imp_reply(yd_imp_t *imp, int64_t version)
     json_object_set_new(obj, "elapsed_ms",
                         json_integer(yd_imp_now() - imp->start));
 
-    /* time spent on the event loop, for the benchmark */
+    /* time spent in the thread pool, for the benchmark */
     json_object_set_new(obj, "parse_ms", json_integer(imp->parse_ms));
     json_object_set_new(obj, "check_ms", json_integer(imp->check_ms));
     json_object_set_new(obj, "plan_ms", json_integer(imp->plan_ms));
