@@ -263,4 +263,24 @@ is(db("SELECT COUNT(*) FROM departments WHERE id = 0"), 1, 'the root stays');
 is(db("SELECT COUNT(*) FROM org_changes WHERE version = " . ($v4 + 1) . " AND op = 2"), 2, 'org_changes delete rows');
 is(version(), $v4 + 1, 'replace: one version bump');
 
+
+# an admin (role 1) replacing without the super admin: the last super admin stays
+my $adm = "$p.adm";
+($st, $j) = import_json({ users => [ { account => $adm, name => 'Admin Two', dept_ids => [0] } ] });
+db("UPDATE users SET role = 1, password_hash = (SELECT h FROM (SELECT password_hash AS h FROM users WHERE account = 'admin') a), must_change_password = 0 WHERE account = '$adm'");
+my $adm_t = login_as($adm, 'Admin-Pass-2026');
+($st, undef, $eraw) = api(GET => '/admin/export', undef, token => $t);
+$org = $JSON->decode($eraw);
+delete $org->{$_} for qw(version errcode errmsg);
+$org->{users} = [ grep { $_->{account} ne 'admin' && $_->{account} ne $adm } @{ $org->{users} } ];
+($st, $j, $raw) = import_json($org, '?mode=replace', token => $adm_t);
+is($st, 200, 'an admin replaces the org') or diag($raw);
+is($j->{users}{deleted}, 0, 'neither the caller nor the last super admin is deleted');
+is(db("SELECT COUNT(*) FROM users WHERE account IN ('admin', '$adm')"), 2, 'both still there');
+
+# the error list is capped at 1000 entries, the count is not
+my @bad = map { { account => "bad $_", name => 'x', dept_ids => [0] } } 1 .. 1005;
+($st, $j) = import_json({ users => \@bad });
+is_deeply([ $st, $j->{error_count}, scalar @{ $j->{errors} } ], [ 422, 1005, 1000 ], 'errors capped at 1000, error_count complete');
+
 done_testing;
