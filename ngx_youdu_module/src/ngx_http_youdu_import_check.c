@@ -640,7 +640,7 @@ yd_imp_check_users(yd_imp_t *imp)
 static void
 yd_imp_diff(yd_imp_t *imp)
 {
-    ngx_uint_t        i, j;
+    ngx_uint_t        i, j, k;
     yd_imp_dept_t    *d;
     yd_imp_user_t    *u;
     yd_imp_dbuser_t  *b;
@@ -688,6 +688,18 @@ yd_imp_diff(yd_imp_t *imp)
         }
 
         b = &imp->dbu[u->db];
+
+        /* CSV has no position/weight/sort_id: kept memberships keep theirs */
+        for (j = 0; imp->csv && j < u->nuds; j++) {
+            for (k = 0; k < b->nuds; k++) {
+                if (b->uds[k].dept_id == u->uds[j].dept_id) {
+                    u->uds[j].position = b->uds[k].position;
+                    u->uds[j].weight = b->uds[k].weight;
+                    u->uds[j].sort_id = b->uds[k].sort_id;
+                    break;
+                }
+            }
+        }
 
         u->changed = !yd_imp_str_eq(&u->name, &b->name)
                      || u->gender != b->gender
