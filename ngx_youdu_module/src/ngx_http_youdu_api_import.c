@@ -32,6 +32,8 @@ static const char  yd_exp_header[] =
     "\xEF\xBB\xBF" "account,name,gender,mobile,phone,email,title,"
     "enable_state,departments\r\n";
 
+static const char  yd_exp_tail[] = "],\"errcode\":0,\"errmsg\":\"ok\"}";
+
 
 static ngx_msec_t
 yd_imp_now(void)
@@ -598,8 +600,8 @@ yd_exp_build(ngx_http_youdu_ctx_t *ctx, yd_exp_t *ex,
         }
     }
 
-    if (!csv && yd_imp_buf_add(b, (u_char *) "],\"errcode\":0,\"errmsg\":\"ok\"}",
-                               28) != NGX_OK)
+    if (!csv && yd_imp_buf_add(b, (u_char *) yd_exp_tail,
+                               sizeof(yd_exp_tail) - 1) != NGX_OK)
     {
         return NGX_ERROR;
     }

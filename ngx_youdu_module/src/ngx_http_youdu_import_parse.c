@@ -63,7 +63,8 @@ yd_imp_text(yd_imp_t *imp, ngx_uint_t row, const char *sect,
         return 0;
     }
 
-    if ((flags & YD_IMP_NO_SLASH) && ngx_strlchr(s->data, s->data + s->len, '/'))
+    if ((flags & YD_IMP_NO_SLASH)
+        && ngx_strlchr(s->data, s->data + s->len, '/'))
     {
         yd_imp_error(imp, row, sect, field, "%s must not contain '/'", field);
         return 0;
