@@ -1,0 +1,114 @@
+#!/bin/sh
+# youdu: MariaDB non-blocking API vs thread pool, measured outside nginx.
+#
+# Starts a private MariaDB on 127.0.0.1:23306 (datadir under /tmp), loads
+# sessions(id, user_id, revoked_at, last_seen) with 100,000 rows, builds and
+# runs bench/db_async_vs_threads.c, prints its table, stops the server and
+# removes the datadir. Everything is bounded by timeouts.
+#
+# Usage: bench/db_async_vs_threads.sh [extra dbbench options, e.g. -d 5 -g 16:16]
+
+set -eu
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+BASE=/tmp/dbbench-data
+DATADIR=$BASE/data
+SOCK=$BASE/mysqld.sock
+PIDFILE=$BASE/mysqld.pid
+LOG=$BASE/mysqld.err
+PORT=23306
+BIN=/tmp/dbbench
+ROWS=100000
+
+SERVER_PID=
+
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        i=0
+        while kill -0 "$SERVER_PID" 2>/dev/null && [ $i -lt 300 ]; do
+            sleep 0.1; i=$((i + 1))
+        done
+        if kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "mariadbd did not stop in 30 s, killing it" >&2
+            kill -9 "$SERVER_PID" 2>/dev/null || true
+        fi
+    fi
+    rm -rf "$BASE"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# a leftover from an interrupted run?
+if [ -f "$PIDFILE" ]; then
+    old=$(cat "$PIDFILE" 2>/dev/null || true)
+    if [ -n "$old" ] && kill -0 "$old" 2>/dev/null; then
+        echo "a previous benchmark server (pid $old) is still running;" \
+             "stop it first" >&2
+        exit 1
+    fi
+fi
+rm -rf "$BASE"
+mkdir -p "$BASE"
+
+echo "== building $BIN"
+gcc -O2 -Wall -o "$BIN" "$HERE/db_async_vs_threads.c" \
+    $(pkg-config --cflags --libs libmariadb) -lpthread
+
+echo "== initialising $DATADIR"
+timeout 120 mariadb-install-db --no-defaults --datadir="$DATADIR" --user=root \
+    --auth-root-authentication-method=normal --skip-test-db \
+    >"$BASE/install.log" 2>&1 || { cat "$BASE/install.log" >&2; exit 1; }
+
+echo "== starting mariadbd on 127.0.0.1:$PORT"
+mariadbd --no-defaults --datadir="$DATADIR" --socket="$SOCK" --port=$PORT \
+    --bind-address=127.0.0.1 --user=root --skip-name-resolve \
+    --pid-file="$PIDFILE" --log-error="$LOG" \
+    --max-connections=1000 --innodb-buffer-pool-size=256M \
+    --skip-log-bin --performance-schema=OFF &
+SERVER_PID=$!
+
+i=0
+until mariadb --no-defaults -S "$SOCK" -uroot -e 'SELECT 1' >/dev/null 2>&1; do
+    i=$((i + 1))
+    if [ $i -ge 300 ] || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "mariadbd did not come up; log:" >&2
+        cat "$LOG" >&2 || true
+        exit 1
+    fi
+    sleep 0.1
+done
+
+echo "== loading $ROWS rows"
+timeout 120 mariadb --no-defaults -S "$SOCK" -uroot <<EOF
+CREATE DATABASE benchdb;
+CREATE USER 'bench'@'127.0.0.1' IDENTIFIED BY 'bench';
+GRANT ALL ON benchdb.* TO 'bench'@'127.0.0.1';
+USE benchdb;
+CREATE TABLE sessions (
+    id          BIGINT NOT NULL PRIMARY KEY,
+    user_id     BIGINT NOT NULL,
+    revoked_at  DATETIME NULL,
+    last_seen   DATETIME NOT NULL,
+    KEY (user_id)
+) ENGINE=InnoDB;
+-- user_id = (id * 7) % 5000 + 1, every 10th session revoked: the benchmark
+-- checks every row it reads against this
+INSERT INTO sessions (id, user_id, revoked_at, last_seen)
+    SELECT seq, (seq * 7) % 5000 + 1,
+           IF(seq % 10 = 0, NOW() - INTERVAL 1 DAY, NULL),
+           NOW() - INTERVAL (seq % 86400) SECOND
+    FROM seq_1_to_$ROWS;
+ANALYZE TABLE sessions;
+-- warm the buffer pool
+SELECT COUNT(*), SUM(user_id) FROM sessions;
+EOF
+
+echo "== running (mariadbd pid $SERVER_PID, $(nproc) CPUs shared by server and client)"
+echo
+# 5 configurations x 2 modes x (1 s warm-up + 10 s) plus connection setup
+timeout 600 "$BIN" -P $PORT -u bench -p bench -D benchdb -r $ROWS \
+    -s "$SERVER_PID" "$@"
+
+echo
+echo "== stopping mariadbd"
