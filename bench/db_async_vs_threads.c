@@ -25,6 +25,11 @@
  * Run:   /tmp/dbbench [-h host] [-P port] [-u user] [-p pass] [-D db]
  *            [-d seconds] [-w warmup_seconds] [-r rows]
  *            [-g N:K,N:K,...] [-s mariadbd_pid] [-m async|threads|both]
+ *            [-n passes]
+ *
+ * -g lists the configurations: N requests in flight, K connections (= K
+ * worker threads). -n repeats the whole grid; odd passes run async first,
+ * even passes threads first, so neither mode always follows the other.
  */
 
 #define _GNU_SOURCE
@@ -62,6 +67,7 @@ static long         opt_rows = 100000;
 static long         opt_server_pid = 0;
 static const char  *opt_grid = "16:16,64:16,256:16,64:64,256:256";
 static const char  *opt_modes = "both";
+static int          opt_passes = 1;
 
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -1122,12 +1128,11 @@ print_row(const result_t *r)
 int
 main(int argc, char **argv)
 {
-    result_t   results[64];
-    int        nres = 0, ch, i, do_async, do_threads;
+    int        ch, i, pass, do_async, do_threads;
     int        grid_n[32], grid_k[32], ngrid = 0;
     char      *grid, *tok, *save;
 
-    while ((ch = getopt(argc, argv, "h:P:u:p:D:d:w:r:g:s:m:")) != -1) {
+    while ((ch = getopt(argc, argv, "h:P:u:p:D:d:w:r:g:s:m:n:")) != -1) {
         switch (ch) {
         case 'h': opt_host = optarg; break;
         case 'P': opt_port = (unsigned) atoi(optarg); break;
@@ -1140,6 +1145,7 @@ main(int argc, char **argv)
         case 'g': opt_grid = optarg; break;
         case 's': opt_server_pid = atol(optarg); break;
         case 'm': opt_modes = optarg; break;
+        case 'n': opt_passes = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
         default:
             fprintf(stderr, "usage: see the comment at the top of %s\n",
                     __FILE__);
@@ -1166,35 +1172,39 @@ main(int argc, char **argv)
         die("mysql_library_init", "failed");
     }
 
-    printf("client library %s; %ld rows; %.0f s warm-up + %.0f s measured "
+    printf("client library %s; %ld rows; %g s warm-up + %g s measured "
            "per run; %ld CPUs online\n\n",
            mysql_get_client_info(), opt_rows, opt_warmup, opt_duration,
            sysconf(_SC_NPROCESSORS_ONLN));
     print_header();
 
-    for (i = 0; i < ngrid; i++) {
-        /* connections never exceed the requests that could use them */
-        int  k = grid_k[i] < grid_n[i] ? grid_k[i] : grid_n[i];
-
-        if (do_async) {
-            result_t  *r = &results[nres++];
-
-            memset(r, 0, sizeof(*r));
-            r->mode = "async";
-            r->inflight = grid_n[i];
-            r->conns = k;
-            run_async(grid_n[i], k, r);
-            print_row(r);
+    for (pass = 0; pass < opt_passes; pass++) {
+        if (pass > 0) {
+            printf("\n");
         }
-        if (do_threads) {
-            result_t  *r = &results[nres++];
+        for (i = 0; i < ngrid; i++) {
+            /* connections never exceed the requests that could use them */
+            int  k = grid_k[i] < grid_n[i] ? grid_k[i] : grid_n[i];
+            int  j;
 
-            memset(r, 0, sizeof(*r));
-            r->mode = "threads";
-            r->inflight = grid_n[i];
-            r->conns = k;
-            run_threads(grid_n[i], k, r);
-            print_row(r);
+            for (j = 0; j < 2; j++) {
+                int        threads = (pass % 2 == 0) ? j : !j;
+                result_t   r;
+
+                if ((threads && !do_threads) || (!threads && !do_async)) {
+                    continue;
+                }
+                memset(&r, 0, sizeof(r));
+                r.mode = threads ? "threads" : "async";
+                r.inflight = grid_n[i];
+                r.conns = k;
+                if (threads) {
+                    run_threads(grid_n[i], k, &r);
+                } else {
+                    run_async(grid_n[i], k, &r);
+                }
+                print_row(&r);
+            }
         }
     }
 

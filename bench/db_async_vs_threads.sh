@@ -104,11 +104,21 @@ ANALYZE TABLE sessions;
 SELECT COUNT(*), SUM(user_id) FROM sessions;
 EOF
 
+# the two CPUs are shared: say how busy the host is before we start
+cpu_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+b0=$(cpu_busy); sleep 2; b1=$(cpu_busy)
+idle_busy=$(echo "$b0 $b1" | awk '{ if ($4 > $2) printf "%.0f", 100 * ($3 - $1) / ($4 - $2); else print 0 }')
+echo "== host CPU busy over 2 s before the run: ${idle_busy}%"
+if [ "$idle_busy" -gt 10 ]; then
+    echo "   WARNING: something else is using the CPUs; figures will be low" >&2
+fi
+
 echo "== running (mariadbd pid $SERVER_PID, $(nproc) CPUs shared by server and client)"
 echo
-# 5 configurations x 2 modes x (1 s warm-up + 10 s) plus connection setup
+# default: 5 configurations x 2 modes x 2 passes x (1 s warm-up + 10 s)
+# = ~220 s plus connection setup; later options override (-n 1, -d 5 ...)
 timeout 600 "$BIN" -P $PORT -u bench -p bench -D benchdb -r $ROWS \
-    -s "$SERVER_PID" "$@"
+    -s "$SERVER_PID" -n 2 "$@"
 
 echo
 echo "== stopping mariadbd"
