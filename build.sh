@@ -121,6 +121,7 @@ set_env() {
         DB_PORT=$((base + 306)); REDIS_PORT=$((base + 379))
         NGINX_WORKERS=${YOUDU_TEST_WORKERS:-2}
         YOUDU_DEBUG_ENDPOINTS=1
+        YOUDU_QUERY_TIMEOUT=4s    # t/006-query-timeout.t relies on it
     else
         RUN_DIR=${YOUDU_RUN_DIR:-$ROOT/run}
         HTTP_PORT=${YOUDU_HTTP_PORT:-8080}; HTTPS_PORT=${YOUDU_HTTPS_PORT:-8443}
@@ -222,6 +223,7 @@ render_nginx_conf() {
         -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" \
         -e "s|@DB_PORT@|$DB_PORT|g" -e "s|@REDIS_PORT@|$REDIS_PORT|g" \
         -e "s|@WORKERS@|$NGINX_WORKERS|g" -e "s|@ASAN_ENV@|$asan_env|g" -e "s|@DEBUG@|$debug|g" \
+        -e "s|@QUERY_TIMEOUT@|${YOUDU_QUERY_TIMEOUT:-30s}|g" \
         "$ROOT/conf/nginx.conf.in" > "$RUN_DIR/nginx.conf"
     local f
     for f in youdu-locations youdu-server; do

@@ -500,6 +500,7 @@ typedef struct {
     double              qps, p50_ms, p99_ms, p999_ms;
     double              cpu_ms_per_1k, srv_ms_per_1k, host_busy_pct;
     double              cs_per_q;
+    double              other_pct;   /* CPU used by neither process */
     uint64_t            errors, wrong, queries;
 } result_t;
 
@@ -576,6 +577,18 @@ finish(result_t *res, cpu_snap_t *a, cpu_snap_t *b)
         ? 100.0 * (b->host_busy - a->host_busy)
                 / (b->host_total - a->host_total)
         : 0;
+    if (b->host_total > a->host_total) {
+        double  host_s = (double) (b->host_busy - a->host_busy)
+                         / sysconf(_SC_CLK_TCK);
+        double  ours_s = (b->self_cpu - a->self_cpu)
+                         + (b->server_cpu - a->server_cpu);
+        double  ncpu = (double) sysconf(_SC_NPROCESSORS_ONLN);
+
+        res->other_pct = 100.0 * (host_s - ours_s) / (secs * ncpu);
+        if (res->other_pct < 0) {
+            res->other_pct = 0;
+        }
+    }
     res->cs_per_q = q ? (double) ((b->nvcsw + b->nivcsw)
                                   - (a->nvcsw + a->nivcsw)) / q
                       : 0;
@@ -1103,24 +1116,24 @@ run_threads(int inflight, int nthreads, result_t *res)
 static void
 print_header(void)
 {
-    printf("%-8s %8s %6s %9s %8s %8s %8s %11s %11s %6s %6s %s\n",
+    printf("%-8s %8s %6s %9s %8s %8s %8s %11s %11s %6s %6s %6s %s\n",
            "mode", "inflight", "conns", "q/s", "p50 ms", "p99 ms",
-           "p99.9 ms", "cli CPU ms", "srv CPU ms", "host%", "cs/q",
-           "errors");
-    printf("%-8s %8s %6s %9s %8s %8s %8s %11s %11s %6s %6s %s\n",
+           "p99.9 ms", "cli CPU ms", "srv CPU ms", "host%", "other%",
+           "cs/q", "errors");
+    printf("%-8s %8s %6s %9s %8s %8s %8s %11s %11s %6s %6s %6s %s\n",
            "", "", "", "", "", "", "", "per 1k q", "per 1k q", "busy",
-           "", "");
+           "", "", "");
 }
 
 
 static void
 print_row(const result_t *r)
 {
-    printf("%-8s %8d %6d %9.0f %8.3f %8.3f %8.3f %11.1f %11.1f %6.0f %6.2f "
-           "%" PRIu64 "/%" PRIu64 "\n",
+    printf("%-8s %8d %6d %9.0f %8.3f %8.3f %8.3f %11.1f %11.1f %6.0f %6.0f "
+           "%6.2f %" PRIu64 "/%" PRIu64 "\n",
            r->mode, r->inflight, r->conns, r->qps, r->p50_ms, r->p99_ms,
            r->p999_ms, r->cpu_ms_per_1k, r->srv_ms_per_1k, r->host_busy_pct,
-           r->cs_per_q, r->errors, r->wrong);
+           r->other_pct, r->cs_per_q, r->errors, r->wrong);
     fflush(stdout);
 }
 
@@ -1212,8 +1225,10 @@ main(int argc, char **argv)
            "latency = submit to\ncompletion seen by the main thread; "
            "cli CPU = getrusage(RUSAGE_SELF) user+sys of\nthis process; "
            "srv CPU = mariadbd utime+stime from /proc; host%% = non-idle "
-           "share of\nall CPUs; cs/q = context switches of this process per "
-           "query; errors = failed/wrong.\n");
+           "share of\nall CPUs; other%% = share of all CPUs used by neither "
+           "this process nor mariadbd\n(another load on the host); "
+           "cs/q = context switches of this process per query;\n"
+           "errors = failed/wrong results.\n");
 
     stats_reset();
     free(grid);
