@@ -221,6 +221,7 @@ typedef struct {
     long                nvcsw, nivcsw;
     double              server_cpu;  /* s, mariadbd */
     unsigned long long  host_busy, host_total;   /* jiffies */
+    unsigned long long  host_irq;                /* irq + softirq */
     uint64_t            t;
 } cpu_snap_t;
 
@@ -268,13 +269,14 @@ server_cpu_seconds(void)
 
 
 static void
-host_cpu(unsigned long long *busy, unsigned long long *total)
+host_cpu(unsigned long long *busy, unsigned long long *total,
+    unsigned long long *irq)
 {
     unsigned long long  v[10] = { 0 };
     FILE               *f;
     int                 i;
 
-    *busy = *total = 0;
+    *busy = *total = *irq = 0;
     f = fopen("/proc/stat", "r");
     if (f == NULL) {
         return;
@@ -288,6 +290,7 @@ host_cpu(unsigned long long *busy, unsigned long long *total)
             *total += v[i];
         }
         *busy = *total - v[3] - v[4];   /* minus idle, iowait */
+        *irq = v[5] + v[6];
     }
     fclose(f);
 }
@@ -304,7 +307,7 @@ cpu_snap(cpu_snap_t *s)
     s->nvcsw = ru.ru_nvcsw;
     s->nivcsw = ru.ru_nivcsw;
     s->server_cpu = server_cpu_seconds();
-    host_cpu(&s->host_busy, &s->host_total);
+    host_cpu(&s->host_busy, &s->host_total, &s->host_irq);
     s->t = now_ns();
 }
 
@@ -578,7 +581,9 @@ finish(result_t *res, cpu_snap_t *a, cpu_snap_t *b)
                 / (b->host_total - a->host_total)
         : 0;
     if (b->host_total > a->host_total) {
-        double  host_s = (double) (b->host_busy - a->host_busy)
+        /* irq/softirq time (loopback TCP) is charged to no process */
+        double  host_s = (double) ((b->host_busy - a->host_busy)
+                                   - (b->host_irq - a->host_irq))
                          / sysconf(_SC_CLK_TCK);
         double  ours_s = (b->self_cpu - a->self_cpu)
                          + (b->server_cpu - a->server_cpu);
@@ -1226,7 +1231,7 @@ main(int argc, char **argv)
            "cli CPU = getrusage(RUSAGE_SELF) user+sys of\nthis process; "
            "srv CPU = mariadbd utime+stime from /proc; host%% = non-idle "
            "share of\nall CPUs; other%% = share of all CPUs used by neither "
-           "this process nor mariadbd\n(another load on the host); "
+           "this process nor mariadbd,\nirq/softirq excluded (another load on the host); "
            "cs/q = context switches of this process per query;\n"
            "errors = failed/wrong results.\n");
 

@@ -48,8 +48,12 @@ if [ -f "$PIDFILE" ]; then
         exit 1
     fi
 fi
+if ss -ltn 2>/dev/null | awk '{print $4}' | grep -q ":$PORT\$"; then
+    echo "port $PORT is already in use; stop whatever listens there" >&2
+    exit 1
+fi
 rm -rf "$BASE"
-mkdir -p "$BASE"
+mkdir -p "$BASE/tmp"
 
 echo "== building $BIN"
 gcc -O2 -Wall -o "$BIN" "$HERE/db_async_vs_threads.c" \
@@ -58,12 +62,13 @@ gcc -O2 -Wall -o "$BIN" "$HERE/db_async_vs_threads.c" \
 echo "== initialising $DATADIR"
 timeout 120 mariadb-install-db --no-defaults --datadir="$DATADIR" --user=root \
     --auth-root-authentication-method=normal --skip-test-db \
+    --tmpdir="$BASE/tmp" \
     >"$BASE/install.log" 2>&1 || { cat "$BASE/install.log" >&2; exit 1; }
 
 echo "== starting mariadbd on 127.0.0.1:$PORT"
 mariadbd --no-defaults --datadir="$DATADIR" --socket="$SOCK" --port=$PORT \
     --bind-address=127.0.0.1 --user=root --skip-name-resolve \
-    --pid-file="$PIDFILE" --log-error="$LOG" \
+    --pid-file="$PIDFILE" --log-error="$LOG" --tmpdir="$BASE/tmp" \
     --max-connections=1000 --innodb-buffer-pool-size=256M \
     --skip-log-bin --performance-schema=OFF &
 SERVER_PID=$!

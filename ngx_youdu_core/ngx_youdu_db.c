@@ -15,6 +15,7 @@
 
 #define YD_DB_STMT_CACHE      192
 #define YD_DB_CELL_BUF        64
+#define YD_DB_FETCH_BATCH     2000      /* rows converted per loop turn */
 #define YD_DB_BACKOFF_MIN     100
 #define YD_DB_BACKOFF_MAX     5000
 
@@ -24,8 +25,18 @@ typedef enum {
     YD_DB_PHASE_CONNECT,
     YD_DB_PHASE_PREPARE,
     YD_DB_PHASE_EXECUTE,
-    YD_DB_PHASE_STORE
+    YD_DB_PHASE_STORE,
+    YD_DB_PHASE_FETCH
 } ngx_youdu_db_phase_e;
+
+
+typedef struct {
+    ngx_uint_t                nrows;
+    unsigned long            *lengths;
+    my_bool                  *nulls;
+    my_bool                  *errors;
+    u_char                   *buf;
+} ngx_youdu_db_fetch_t;
 
 
 typedef struct {
@@ -61,6 +72,8 @@ struct ngx_youdu_db_conn_s {
 
     ngx_event_t               timer;        /* query timeout */
     ngx_event_t               notify;       /* posted completion */
+    ngx_event_t               fetch_ev;     /* next batch of rows */
+    ngx_youdu_db_fetch_t      fetch;
 
     ngx_youdu_db_stmt_t       stmts[YD_DB_STMT_CACHE];
     ngx_uint_t                nstmts;
@@ -98,6 +111,8 @@ static ngx_int_t ngx_youdu_db_wait(ngx_youdu_db_conn_t *dc);
 static void ngx_youdu_db_start_statement(ngx_youdu_db_conn_t *dc);
 static void ngx_youdu_db_execute(ngx_youdu_db_conn_t *dc);
 static void ngx_youdu_db_fetch(ngx_youdu_db_conn_t *dc);
+static void ngx_youdu_db_fetch_handler(ngx_event_t *ev);
+static void ngx_youdu_db_fetch_batch(ngx_youdu_db_conn_t *dc);
 static void ngx_youdu_db_fail(ngx_youdu_db_conn_t *dc, ngx_uint_t err_no,
     const char *msg);
 static void ngx_youdu_db_complete(ngx_youdu_db_conn_t *dc);
@@ -453,6 +468,10 @@ ngx_youdu_db_connect(void)
     dc->notify.data = dc;
     dc->notify.log = &dc->log;
 
+    dc->fetch_ev.handler = ngx_youdu_db_fetch_handler;
+    dc->fetch_ev.data = dc;
+    dc->fetch_ev.log = &dc->log;
+
     yd_db->total++;
     yd_db->connecting++;
     dc->busy = 1;
@@ -558,6 +577,10 @@ ngx_youdu_db_close(ngx_youdu_db_conn_t *dc)
 
     if (dc->notify.posted) {
         ngx_delete_posted_event(&dc->notify);
+    }
+
+    if (dc->fetch_ev.posted) {
+        ngx_delete_posted_event(&dc->fetch_ev);
     }
 
     c = dc->c;
@@ -1032,18 +1055,18 @@ ngx_youdu_db_execute(ngx_youdu_db_conn_t *dc)
 }
 
 
-/* rows are already in client memory: fetching does no network I/O */
+/*
+ * Rows are already in client memory: fetching does no network I/O, but
+ * converting a large result is CPU work, so it goes in batches with other
+ * connections' events served in between.
+ */
 
 static void
 ngx_youdu_db_fetch(ngx_youdu_db_conn_t *dc)
 {
-    int                     rc;
-    u_char                 *buf;
-    ngx_str_t              *cell;
-    ngx_uint_t              ncols, nrows, row, col;
-    MYSQL_BIND             *bind, one;
-    unsigned long          *lengths;
-    my_bool                *nulls, *errors;
+    ngx_uint_t              ncols, nrows, col;
+    MYSQL_BIND             *bind;
+    ngx_youdu_db_fetch_t   *f = &dc->fetch;
     ngx_youdu_db_result_t  *res = dc->res;
 
     ncols = mysql_stmt_field_count(dc->stmt);
@@ -1058,16 +1081,19 @@ ngx_youdu_db_fetch(ngx_youdu_db_conn_t *dc)
         return;
     }
 
+    ngx_memzero(f, sizeof(ngx_youdu_db_fetch_t));
+    f->nrows = nrows;
+
     res->cells = ngx_pcalloc(dc->pool,
                              (nrows ? nrows : 1) * ncols * sizeof(ngx_str_t));
     bind = ngx_pcalloc(dc->pool, ncols * sizeof(MYSQL_BIND));
-    lengths = ngx_pcalloc(dc->pool, ncols * sizeof(unsigned long));
-    nulls = ngx_pcalloc(dc->pool, ncols * sizeof(my_bool));
-    errors = ngx_pcalloc(dc->pool, ncols * sizeof(my_bool));
-    buf = ngx_palloc(dc->pool, ncols * YD_DB_CELL_BUF);
+    f->lengths = ngx_pcalloc(dc->pool, ncols * sizeof(unsigned long));
+    f->nulls = ngx_pcalloc(dc->pool, ncols * sizeof(my_bool));
+    f->errors = ngx_pcalloc(dc->pool, ncols * sizeof(my_bool));
+    f->buf = ngx_palloc(dc->pool, ncols * YD_DB_CELL_BUF);
 
-    if (res->cells == NULL || bind == NULL || lengths == NULL
-        || nulls == NULL || errors == NULL || buf == NULL)
+    if (res->cells == NULL || bind == NULL || f->lengths == NULL
+        || f->nulls == NULL || f->errors == NULL || f->buf == NULL)
     {
         mysql_stmt_free_result(dc->stmt);
         ngx_youdu_db_fail(dc, YD_DB_ERR_CLIENT, "out of memory");
@@ -1076,11 +1102,11 @@ ngx_youdu_db_fetch(ngx_youdu_db_conn_t *dc)
 
     for (col = 0; col < ncols; col++) {
         bind[col].buffer_type = MYSQL_TYPE_STRING;
-        bind[col].buffer = buf + col * YD_DB_CELL_BUF;
+        bind[col].buffer = f->buf + col * YD_DB_CELL_BUF;
         bind[col].buffer_length = YD_DB_CELL_BUF;
-        bind[col].length = &lengths[col];
-        bind[col].is_null = &nulls[col];
-        bind[col].error = &errors[col];
+        bind[col].length = &f->lengths[col];
+        bind[col].is_null = &f->nulls[col];
+        bind[col].error = &f->errors[col];
     }
 
     if (mysql_stmt_bind_result(dc->stmt, bind) != 0) {
@@ -1090,10 +1116,45 @@ ngx_youdu_db_fetch(ngx_youdu_db_conn_t *dc)
         return;
     }
 
-    for (row = 0; row < nrows; row++) {
+    dc->phase = YD_DB_PHASE_FETCH;
+    ngx_youdu_db_fetch_batch(dc);
+}
+
+
+static void
+ngx_youdu_db_fetch_handler(ngx_event_t *ev)
+{
+    ngx_youdu_db_conn_t  *dc = ev->data;
+
+    ngx_youdu_db_fetch_batch(dc);
+}
+
+
+static void
+ngx_youdu_db_fetch_batch(ngx_youdu_db_conn_t *dc)
+{
+    int                     rc;
+    ngx_str_t              *cell;
+    ngx_uint_t              ncols, col, end;
+    MYSQL_BIND              one;
+    ngx_youdu_db_fetch_t   *f = &dc->fetch;
+    ngx_youdu_db_result_t  *res = dc->res;
+
+    if (dc->pool == NULL) {
+        /* the requester gave up (statement timeout): drop the rows */
+        mysql_stmt_free_result(dc->stmt);
+        ngx_youdu_db_complete(dc);
+        return;
+    }
+
+    ncols = res->ncols;
+    end = ngx_min(f->nrows, res->nrows + YD_DB_FETCH_BATCH);
+
+    while (res->nrows < end) {
         rc = mysql_stmt_fetch(dc->stmt);
 
         if (rc == MYSQL_NO_DATA) {
+            f->nrows = res->nrows;
             break;
         }
 
@@ -1105,15 +1166,15 @@ ngx_youdu_db_fetch(ngx_youdu_db_conn_t *dc)
         }
 
         for (col = 0; col < ncols; col++) {
-            cell = &res->cells[row * ncols + col];
+            cell = &res->cells[res->nrows * ncols + col];
 
-            if (nulls[col]) {
+            if (f->nulls[col]) {
                 cell->data = NULL;
                 cell->len = 0;
                 continue;
             }
 
-            cell->len = lengths[col];
+            cell->len = f->lengths[col];
             cell->data = ngx_pnalloc(dc->pool, cell->len + 1);
             if (cell->data == NULL) {
                 mysql_stmt_free_result(dc->stmt);
@@ -1122,7 +1183,8 @@ ngx_youdu_db_fetch(ngx_youdu_db_conn_t *dc)
             }
 
             if (cell->len <= YD_DB_CELL_BUF) {
-                ngx_memcpy(cell->data, buf + col * YD_DB_CELL_BUF, cell->len);
+                ngx_memcpy(cell->data, f->buf + col * YD_DB_CELL_BUF,
+                           cell->len);
 
             } else {
                 ngx_memzero(&one, sizeof(MYSQL_BIND));
@@ -1142,6 +1204,12 @@ ngx_youdu_db_fetch(ngx_youdu_db_conn_t *dc)
         }
 
         res->nrows++;
+    }
+
+    if (res->nrows < f->nrows) {
+        /* the next batch after the events that are ready now */
+        ngx_post_event(&dc->fetch_ev, &ngx_posted_next_events);
+        return;
     }
 
     mysql_stmt_free_result(dc->stmt);
