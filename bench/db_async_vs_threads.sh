@@ -6,7 +6,7 @@
 # runs bench/db_async_vs_threads.c, prints its table, stops the server and
 # removes the datadir. Everything is bounded by timeouts.
 #
-# Usage: bench/db_async_vs_threads.sh [extra dbbench options, e.g. -d 5 -g 16:16]
+# Usage: [DBBENCH_PORT=23306] bench/db_async_vs_threads.sh [dbbench options, e.g. -d 5 -g 16:16]
 
 set -eu
 
@@ -16,7 +16,7 @@ DATADIR=$BASE/data
 SOCK=$BASE/mysqld.sock
 PIDFILE=$BASE/mysqld.pid
 LOG=$BASE/mysqld.err
-PORT=23306
+PORT=${DBBENCH_PORT:-23306}   # the test suite (t/) also uses 23306: override if busy
 BIN=/tmp/dbbench
 ROWS=100000
 
