@@ -137,6 +137,7 @@ ngx_int_t yd_sql_params(ngx_http_youdu_ctx_t *ctx, const char *sql,
     ngx_youdu_db_param_t *params, ngx_uint_t n, ngx_uint_t allow_error);
 ngx_int_t yd_begin(ngx_http_youdu_ctx_t *ctx);
 ngx_int_t yd_commit(ngx_http_youdu_ctx_t *ctx);
+void yd_release(ngx_http_youdu_ctx_t *ctx);
 /* NGX_AGAIN: sent, the handler resumes with ctx->redis_*; NGX_DECLINED:
  * Redis is unavailable right now (the handler decides what to do) */
 ngx_int_t yd_redis(ngx_http_youdu_ctx_t *ctx, int argc, const char **argv,

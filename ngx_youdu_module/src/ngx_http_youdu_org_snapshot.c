@@ -3,67 +3,81 @@
  * youdu HTTP module: the whole org chart in one gzip-compressed JSON
  * document, built from three queries in one transaction and cached per
  * worker for the current version and viewer class (employee or admin).
+ *
+ * Writing and compressing 100,000 users takes hundreds of milliseconds:
+ * that runs in the thread pool (snapshot_json.c).  A request that finds a
+ * build of its version already running waits for it instead of starting
+ * another.
  */
 
 
-#include <zlib.h>
+#include <ngx_thread_pool.h>
 
-#include "ngx_http_youdu_org.h"
-
-
-#define YD_GZ_CHUNK          65536
-
-
-typedef struct {
-    z_stream                  zs;
-    u_char                   *buf;
-    size_t                    len;
-    u_char                   *out;
-    size_t                    out_len;
-    size_t                    out_cap;
-    ngx_uint_t                failed;
-} yd_gz_t;
+#include "ngx_http_youdu_org_snapshot.h"
 
 
 typedef struct {
     int64_t                   version;
-    u_char                   *data;
+    u_char                   *data;        /* malloc()ed */
     size_t                    len;
 } yd_snapshot_cache_t;
 
 
+typedef struct ngx_http_youdu_snapshot_s  ngx_http_youdu_snapshot_t;
+
 typedef struct {
+    ngx_queue_t                   queue;
+    ngx_http_youdu_snapshot_t    *sn;
+    yd_snapshot_build_t          *build;   /* NULL once taken off the queue */
+} yd_snapshot_wait_t;
+
+
+struct ngx_http_youdu_snapshot_s {
+    ngx_http_youdu_ctx_t     *ctx;
     ngx_uint_t                admin;
     int64_t                   version;
     ngx_str_t                 etag;
     ngx_youdu_db_result_t    *depts;
     ngx_youdu_db_result_t    *users;
-} ngx_http_youdu_snapshot_t;
+
+    /* the body to send once a build completed (NULL: it failed) */
+    u_char                   *data;
+    size_t                    len;
+
+    yd_snapshot_wait_t        wait;
+};
 
 
+/* the stage that sends a finished build */
+#define YD_SN_SEND           6
+
+
+static void yd_snapshot_etag(ngx_http_youdu_snapshot_t *sn);
+static ngx_int_t yd_snapshot_not_modified(ngx_http_youdu_snapshot_t *sn);
 static ngx_int_t yd_snapshot_send(ngx_http_youdu_ctx_t *ctx,
-    ngx_http_youdu_snapshot_t *sn, yd_snapshot_cache_t *c);
-static ngx_int_t yd_snapshot_build(ngx_http_youdu_ctx_t *ctx,
-    ngx_http_youdu_snapshot_t *sn, ngx_youdu_db_result_t *mres,
-    yd_snapshot_cache_t *c);
-static void yd_gz_flush(yd_gz_t *w, int mode);
-static void yd_gz_put(yd_gz_t *w, const char *s, size_t len);
-static void yd_gz_str(yd_gz_t *w, ngx_str_t *s);
-static void yd_gz_lit(yd_gz_t *w, const char *s);
-static void yd_gz_cell(yd_gz_t *w, ngx_uint_t first, const char *key,
-    ngx_str_t *s, ngx_uint_t string);
+    ngx_http_youdu_snapshot_t *sn, u_char *data, size_t len);
+static ngx_int_t yd_snapshot_wait(ngx_http_youdu_snapshot_t *sn,
+    yd_snapshot_build_t *b);
+static void yd_snapshot_wait_cleanup(void *data);
+static ngx_int_t yd_snapshot_start(ngx_http_youdu_snapshot_t *sn,
+    ngx_youdu_db_result_t *mres);
+static void yd_snapshot_task(void *data, ngx_log_t *log);
+static void yd_snapshot_done(ngx_event_t *ev);
+static void yd_snapshot_build_cleanup(void *data);
 
 
 /* per worker: the last snapshot built for employees [0] and admins [1] */
-static yd_snapshot_cache_t  yd_snapshot_cache[2];
+static yd_snapshot_cache_t   yd_snapshot_cache[2];
+
+/* per worker: the newest build running in the thread pool, per class */
+static yd_snapshot_build_t  *yd_snapshot_running[2];
 
 
 ngx_int_t
 ngx_http_youdu_org_snapshot(ngx_http_youdu_ctx_t *ctx)
 {
-    ngx_str_t                   inm;
-    ngx_uint_t                  i;
     yd_snapshot_cache_t        *c;
+    yd_snapshot_build_t        *b;
     ngx_youdu_db_result_t      *res = ctx->res;
     ngx_http_youdu_snapshot_t  *sn = ctx->data;
 
@@ -76,6 +90,7 @@ ngx_http_youdu_org_snapshot(ngx_http_youdu_ctx_t *ctx)
         }
 
         ctx->data = sn;
+        sn->ctx = ctx;
         sn->admin = yd_org_viewer_admin(ctx);
 
         return yd_sql(ctx, "SELECT version FROM org_state WHERE id = 1", "");
@@ -89,36 +104,28 @@ ngx_http_youdu_org_snapshot(ngx_http_youdu_ctx_t *ctx)
             return NGX_ERROR;
         }
 
-        sn->etag.len = ngx_sprintf(sn->etag.data, "\"v%L-%s\"", sn->version,
-                                   sn->admin ? "admin" : "employee")
-                       - sn->etag.data;
+        yd_snapshot_etag(sn);
 
-        if (ctx->r->headers_in.if_none_match) {
-            inm = ctx->r->headers_in.if_none_match->value;
-
-            for (i = 0; i + sn->etag.len <= inm.len; i++) {
-                if (ngx_strncmp(inm.data + i, sn->etag.data, sn->etag.len)
-                    == 0)
-                {
-                    break;
-                }
-            }
-
-            if (i + sn->etag.len <= inm.len
-                || (inm.len == sn->etag.len - 2
-                    && ngx_strncmp(inm.data, sn->etag.data + 1, inm.len)
-                       == 0))
-            {
-                ctx->r->header_only = 1;
-                return yd_send_raw(ctx, NGX_HTTP_NOT_MODIFIED,
-                                   yd_pstr(ctx->pool, "application/json"),
-                                   yd_pstr(ctx->pool, "ETag"), &sn->etag,
-                                   (u_char *) "", 0);
-            }
+        if (ctx->r->headers_in.if_none_match
+            && yd_snapshot_not_modified(sn) == NGX_OK)
+        {
+            ctx->r->header_only = 1;
+            return yd_send_raw(ctx, NGX_HTTP_NOT_MODIFIED,
+                               yd_pstr(ctx->pool, "application/json"),
+                               yd_pstr(ctx->pool, "ETag"), &sn->etag,
+                               (u_char *) "", 0);
         }
 
         if (c->data && c->version == sn->version) {
-            return yd_snapshot_send(ctx, sn, c);
+            return yd_snapshot_send(ctx, sn, c->data, c->len);
+        }
+
+        /* the running build is of this version or newer: wait for it */
+        b = yd_snapshot_running[sn->admin];
+
+        if (b && b->version >= sn->version) {
+            ctx->stage = YD_SN_SEND - 1;
+            return yd_snapshot_wait(sn, b);
         }
 
         /* one consistent view for the three queries */
@@ -148,19 +155,36 @@ ngx_http_youdu_org_snapshot(ngx_http_youdu_ctx_t *ctx)
     case 5:
         if (sn->depts->nrows) {
             sn->version = yd_int(sn->depts, 0, YD_DEPT_NCOLS);
-            sn->etag.len = ngx_sprintf(sn->etag.data, "\"v%L-%s\"",
-                                       sn->version,
-                                       sn->admin ? "admin" : "employee")
-                           - sn->etag.data;
         }
 
+        /* the rows are fetched: a read-only transaction needs no COMMIT */
+        yd_release(ctx);
+
+        /* another request got there first while we were querying */
         c = &yd_snapshot_cache[sn->admin];
 
-        if (yd_snapshot_build(ctx, sn, res, c) != NGX_OK) {
+        if (c->data && c->version == sn->version) {
+            yd_snapshot_etag(sn);
+            return yd_snapshot_send(ctx, sn, c->data, c->len);
+        }
+
+        b = yd_snapshot_running[sn->admin];
+
+        if (b && b->version == sn->version) {
+            return yd_snapshot_wait(sn, b);
+        }
+
+        return yd_snapshot_start(sn, res);
+
+    case YD_SN_SEND:
+        /* the build's version, which may be newer than the one asked */
+        yd_snapshot_etag(sn);
+
+        if (sn->data == NULL) {
             return NGX_ERROR;
         }
 
-        return yd_snapshot_send(ctx, sn, c);
+        return yd_snapshot_send(ctx, sn, sn->data, sn->len);
 
     default:
         return NGX_ERROR;
@@ -168,9 +192,44 @@ ngx_http_youdu_org_snapshot(ngx_http_youdu_ctx_t *ctx)
 }
 
 
+static void
+yd_snapshot_etag(ngx_http_youdu_snapshot_t *sn)
+{
+    sn->etag.len = ngx_sprintf(sn->etag.data, "\"v%L-%s\"", sn->version,
+                               sn->admin ? "admin" : "employee")
+                   - sn->etag.data;
+}
+
+
+/* If-None-Match holds our ETag (in a list, or without the quotes) */
+
+static ngx_int_t
+yd_snapshot_not_modified(ngx_http_youdu_snapshot_t *sn)
+{
+    ngx_str_t   inm;
+    ngx_uint_t  i;
+
+    inm = sn->ctx->r->headers_in.if_none_match->value;
+
+    for (i = 0; i + sn->etag.len <= inm.len; i++) {
+        if (ngx_strncmp(inm.data + i, sn->etag.data, sn->etag.len) == 0) {
+            return NGX_OK;
+        }
+    }
+
+    if (inm.len == sn->etag.len - 2
+        && ngx_strncmp(inm.data, sn->etag.data + 1, inm.len) == 0)
+    {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
 static ngx_int_t
 yd_snapshot_send(ngx_http_youdu_ctx_t *ctx, ngx_http_youdu_snapshot_t *sn,
-    yd_snapshot_cache_t *c)
+    u_char *data, size_t len)
 {
     ngx_table_elt_t     *h;
     ngx_http_request_t  *r = ctx->r;
@@ -186,280 +245,175 @@ yd_snapshot_send(ngx_http_youdu_ctx_t *ctx, ngx_http_youdu_snapshot_t *sn,
     ngx_str_set(&h->value, "gzip");
     r->headers_out.content_encoding = h;
 
+    /* yd_send_raw() copies the body: the cache may be replaced later */
     return yd_send_raw(ctx, NGX_HTTP_OK,
                        yd_pstr(ctx->pool, "application/json"),
-                       yd_pstr(ctx->pool, "ETag"), &sn->etag, c->data, c->len);
+                       yd_pstr(ctx->pool, "ETag"), &sn->etag, data, len);
 }
 
 
-/* JSON straight into deflate: 100,000 users without a jansson tree */
+/* the caller has set the stage so that it resumes at YD_SN_SEND */
 
-static void
-yd_gz_flush(yd_gz_t *w, int mode)
+static ngx_int_t
+yd_snapshot_wait(ngx_http_youdu_snapshot_t *sn, yd_snapshot_build_t *b)
 {
-    u_char  *p;
-    size_t   cap;
+    ngx_pool_cleanup_t  *cln;
 
-    w->zs.next_in = w->buf;
-    w->zs.avail_in = w->len;
-
-    do {
-        if (w->out_cap - w->out_len < YD_GZ_CHUNK) {
-            cap = w->out_cap ? w->out_cap * 2 : 4 * YD_GZ_CHUNK;
-            p = realloc(w->out, cap);
-            if (p == NULL) {
-                w->failed = 1;
-                return;
-            }
-
-            w->out = p;
-            w->out_cap = cap;
-        }
-
-        w->zs.next_out = w->out + w->out_len;
-        w->zs.avail_out = w->out_cap - w->out_len;
-
-        if (deflate(&w->zs, mode) == Z_STREAM_ERROR) {
-            w->failed = 1;
-            return;
-        }
-
-        w->out_len = w->out_cap - w->zs.avail_out;
-
-    } while (w->zs.avail_out == 0
-             || (mode == Z_FINISH && w->zs.avail_in) || w->zs.avail_in);
-
-    w->len = 0;
-}
-
-
-static void
-yd_gz_put(yd_gz_t *w, const char *s, size_t len)
-{
-    size_t  n;
-
-    while (len && !w->failed) {
-        n = ngx_min(len, YD_GZ_CHUNK - w->len);
-        ngx_memcpy(w->buf + w->len, s, n);
-        w->len += n;
-        s += n;
-        len -= n;
-
-        if (w->len == YD_GZ_CHUNK) {
-            yd_gz_flush(w, Z_NO_FLUSH);
-        }
-    }
-}
-
-
-static void
-yd_gz_lit(yd_gz_t *w, const char *s)
-{
-    yd_gz_put(w, s, ngx_strlen(s));
-}
-
-
-static void
-yd_gz_str(yd_gz_t *w, ngx_str_t *s)
-{
-    char    esc[8];
-    size_t  i, start;
-
-    static const char  hex[] = "0123456789abcdef";
-
-    yd_gz_put(w, "\"", 1);
-
-    start = 0;
-
-    for (i = 0; i < s->len; i++) {
-        if (s->data[i] >= 0x20 && s->data[i] != '"' && s->data[i] != '\\') {
-            continue;
-        }
-
-        yd_gz_put(w, (char *) s->data + start, i - start);
-
-        if (s->data[i] == '"' || s->data[i] == '\\') {
-            esc[0] = '\\';
-            esc[1] = s->data[i];
-            yd_gz_put(w, esc, 2);
-
-        } else {
-            ngx_memcpy(esc, "\\u00", 4);
-            esc[4] = hex[s->data[i] >> 4];
-            esc[5] = hex[s->data[i] & 0xf];
-            yd_gz_put(w, esc, 6);
-        }
-
-        start = i + 1;
+    cln = ngx_pool_cleanup_add(sn->ctx->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
     }
 
-    yd_gz_put(w, (char *) s->data + start, s->len - start);
-    yd_gz_put(w, "\"", 1);
+    /* should this request end first, it leaves the queue */
+    cln->handler = yd_snapshot_wait_cleanup;
+    cln->data = &sn->wait;
+
+    sn->wait.sn = sn;
+    sn->wait.build = b;
+    ngx_queue_insert_tail(&b->waiters, &sn->wait.queue);
+
+    return NGX_AGAIN;
 }
 
 
-/* {"key":value or ,"key":value; a string or a number (NULL -> null) */
-
 static void
-yd_gz_cell(yd_gz_t *w, ngx_uint_t first, const char *key, ngx_str_t *s,
-    ngx_uint_t string)
+yd_snapshot_wait_cleanup(void *data)
 {
-    yd_gz_put(w, first ? "{\"" : ",\"", 2);
-    yd_gz_lit(w, key);
-    yd_gz_put(w, "\":", 2);
+    yd_snapshot_wait_t  *wt = data;
 
-    if (s->data == NULL) {
-        yd_gz_put(w, "null", 4);
-
-    } else if (string) {
-        yd_gz_str(w, s);
-
-    } else {
-        yd_gz_put(w, (char *) s->data, s->len);
+    if (wt->build) {
+        ngx_queue_remove(&wt->queue);
+        wt->build = NULL;
     }
 }
 
 
 static ngx_int_t
-yd_snapshot_build(ngx_http_youdu_ctx_t *ctx, ngx_http_youdu_snapshot_t *sn,
-    ngx_youdu_db_result_t *mres, yd_snapshot_cache_t *c)
+yd_snapshot_start(ngx_http_youdu_snapshot_t *sn, ngx_youdu_db_result_t *mres)
 {
-    char                   num[NGX_INT64_LEN + 1];
-    u_char                *p;
-    int64_t                uid, conf;
-    yd_gz_t                w;
-    ngx_str_t             *cell, star;
-    ngx_uint_t             i, k, b, mi, first;
-    ngx_youdu_db_result_t *d = sn->depts, *u = sn->users;
+    ngx_thread_task_t      *task;
+    ngx_pool_cleanup_t     *cln;
+    yd_snapshot_build_t    *b;
+    ngx_http_youdu_ctx_t   *ctx = sn->ctx;
+    ngx_youdu_core_conf_t  *ycf;
 
-    static const char  *dcols[] = { "id", "parent_id", "name", "sort_id",
-                                    "alias", "version" };
-    static const char  *ucols[] = { "id", "account", "name", "gender",
-                                    "mobile", "phone", "email", "title",
-                                    "enable_state", "role", NULL,
-                                    "version", "name_pinyin",
-                                    "name_initials" };
-    static const ngx_uint_t  dstr[] = { 0, 0, 1, 0, 1, 0 };
-    static const ngx_uint_t  ustr[] = { 0, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 0,
-                                        1, 1 };
+    ycf = ngx_youdu_core_conf(ngx_cycle);
 
-    ngx_memzero(&w, sizeof(yd_gz_t));
-    ngx_str_set(&star, "***");
-
-    w.buf = ngx_pnalloc(ctx->pool, YD_GZ_CHUNK);
-    if (w.buf == NULL) {
+    task = ngx_thread_task_alloc(ctx->pool, sizeof(yd_snapshot_build_t));
+    cln = ngx_pool_cleanup_add(ctx->pool, 0);
+    if (task == NULL || cln == NULL) {
         return NGX_ERROR;
     }
 
-    /* gzip wrapper (15 + 16); fastest level keeps 100,000 users quick */
-    if (deflateInit2(&w.zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
+    b = task->ctx;
+    b->admin = sn->admin;
+    b->version = sn->version;
+    b->depts = sn->depts;
+    b->users = sn->users;
+    b->mres = mres;
+    b->ctx = ctx;
+    ngx_queue_init(&b->waiters);
+
+    /* frees a body the cache did not take */
+    cln->handler = yd_snapshot_build_cleanup;
+    cln->data = b;
+
+    task->handler = yd_snapshot_task;
+    task->event.handler = yd_snapshot_done;
+    task->event.data = b;
+    task->event.log = ctx->r->connection->log;
+
+    /*
+     * The request stays idle until yd_snapshot_done(): it holds a reference
+     * to itself, so its pool (the rows, b) outlives the task.
+     */
+
+    if (ycf->kdf_pool == NULL
+        || ngx_thread_task_post(ycf->kdf_pool, task) != NGX_OK)
     {
-        return NGX_ERROR;
+        /* no thread pool: build here, resume after the handler returned */
+        yd_snapshot_json(b);
+        ngx_post_event(&task->event, &ngx_posted_events);
     }
 
-    p = ngx_sprintf((u_char *) num, "%L", sn->version);
-    yd_gz_lit(&w, "{\"version\":");
-    yd_gz_put(&w, num, p - (u_char *) num);
-    yd_gz_lit(&w, ",\"departments\":[");
+    yd_snapshot_running[b->admin] = b;
 
-    for (i = 0; i < d->nrows; i++) {
-        if (i) {
-            yd_gz_put(&w, ",", 1);
-        }
+    ctx->stage = YD_SN_SEND - 1;
+    return NGX_AGAIN;
+}
 
-        for (k = 0; k < YD_DEPT_NCOLS; k++) {
-            yd_gz_cell(&w, k == 0, dcols[k], yd_cell(d, i, k), dstr[k]);
-        }
 
-        yd_gz_put(&w, "}", 1);
+static void
+yd_snapshot_task(void *data, ngx_log_t *log)
+{
+    yd_snapshot_json(data);
+}
+
+
+static void
+yd_snapshot_done(ngx_event_t *ev)
+{
+    u_char                     *data;
+    ngx_queue_t                *q;
+    yd_snapshot_wait_t         *wt;
+    yd_snapshot_build_t        *b = ev->data;
+    yd_snapshot_cache_t        *c;
+    ngx_http_youdu_ctx_t       *ctx = b->ctx;
+    ngx_http_youdu_snapshot_t  *sn = ctx->data;
+
+    if (yd_snapshot_running[b->admin] == b) {
+        yd_snapshot_running[b->admin] = NULL;
     }
 
-    yd_gz_lit(&w, "],\"users\":[");
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                   "youdu snapshot v%L built in %M ms, %uz bytes",
+                   b->version, b->ms, b->len);
 
-    mi = 0;
+    data = b->out;
+    c = &yd_snapshot_cache[b->admin];
 
-    for (i = 0; i < u->nrows; i++) {
-        uid = yd_int(u, i, 0);
-        conf = yd_int(u, i, 10);
-
-        if (i) {
-            yd_gz_put(&w, ",", 1);
-        }
-
-        for (k = 0; k < YD_USER_NCOLS; k++) {
-            cell = yd_cell(u, i, k);
-
-            if (k == 10) {
-                yd_gz_lit(&w, ",\"confidential\":[");
-                first = 1;
-
-                for (b = 0; b < 4; b++) {
-                    if (conf & (1 << b)) {
-                        yd_gz_lit(&w, first ? "\"" : ",\"");
-                        yd_gz_lit(&w, ucols[4 + b]);
-                        yd_gz_lit(&w, "\"");
-                        first = 0;
-                    }
-                }
-
-                yd_gz_lit(&w, "]");
-                continue;
-            }
-
-            /* the employee snapshot masks every confidential field */
-            if (!sn->admin && k >= 4 && k <= 7 && (conf & (1 << (k - 4)))
-                && cell->len)
-            {
-                cell = &star;
-            }
-
-            yd_gz_cell(&w, k == 0, ucols[k], cell, ustr[k]);
-        }
-
-        yd_gz_lit(&w, ",\"departments\":[");
-
-        while (mi < mres->nrows && yd_int(mres, mi, 0) < uid) {
-            mi++;
-        }
-
-        first = 1;
-
-        while (mi < mres->nrows && yd_int(mres, mi, 0) == uid) {
-            if (!first) {
-                yd_gz_put(&w, ",", 1);
-            }
-
-            yd_gz_cell(&w, 1, "dept_id", yd_cell(mres, mi, 1), 0);
-            yd_gz_cell(&w, 0, "position", yd_cell(mres, mi, 2), 1);
-            yd_gz_cell(&w, 0, "weight", yd_cell(mres, mi, 3), 0);
-            yd_gz_cell(&w, 0, "sort_id", yd_cell(mres, mi, 4), 0);
-            yd_gz_put(&w, "}", 1);
-            first = 0;
-            mi++;
-        }
-
-        yd_gz_lit(&w, "]}");
+    if (data && (c->data == NULL || b->version > c->version)) {
+        /* the previous version's copy is no longer useful */
+        free(c->data);
+        c->data = data;
+        c->len = b->len;
+        c->version = b->version;
+        b->out = NULL;
     }
 
-    yd_gz_lit(&w, "]}");
+    /* (an older or equal build leaves b->out to the pool cleanup) */
 
-    if (!w.failed) {
-        yd_gz_flush(&w, Z_FINISH);
+    while (!ngx_queue_empty(&b->waiters)) {
+        q = ngx_queue_head(&b->waiters);
+        ngx_queue_remove(q);
+
+        wt = ngx_queue_data(q, yd_snapshot_wait_t, queue);
+        wt->build = NULL;
+        wt->sn->data = data;
+        wt->sn->len = b->len;
+        wt->sn->version = b->version;
+
+        /* sends (copies) at once; cannot touch b or the other waiters */
+        yd_resume(wt->sn->ctx);
     }
 
-    deflateEnd(&w.zs);
+    sn->data = data;
+    sn->len = b->len;
 
-    if (w.failed) {
-        free(w.out);
-        return NGX_ERROR;
+    /* last: this may free the request's pool, and b with it */
+    yd_resume(ctx);
+}
+
+
+static void
+yd_snapshot_build_cleanup(void *data)
+{
+    yd_snapshot_build_t  *b = data;
+
+    if (yd_snapshot_running[b->admin] == b) {
+        yd_snapshot_running[b->admin] = NULL;
     }
 
-    /* the previous version's copy is no longer useful */
-    free(c->data);
-    c->data = w.out;
-    c->len = w.out_len;
-    c->version = sn->version;
-
-    return NGX_OK;
+    free(b->out);
+    b->out = NULL;
 }

@@ -193,6 +193,18 @@ yd_commit(ngx_http_youdu_ctx_t *ctx)
 }
 
 
+/*
+ * ends a read-only transaction without waiting: the connection is rolled
+ * back and returned; the results already fetched stay valid (request pool)
+ */
+
+void
+yd_release(ngx_http_youdu_ctx_t *ctx)
+{
+    ngx_http_youdu_release_db(ctx);
+}
+
+
 static void
 ngx_http_youdu_db_acquired(void *data, ngx_youdu_db_conn_t *dc)
 {

@@ -12,7 +12,7 @@ use Time::HiRes qw(time);
 
 our @EXPORT = qw(concurrent_get);
 
-# concurrent_get(HOST, PORT, [PATHS], %opt) -> list of {status, body, ms}
+# concurrent_get(HOST, PORT, [PATHS], %opt) -> list of {status, head, body, ms}
 # in the order of PATHS.  opt: token, timeout (seconds, default 10).
 sub concurrent_get {
     my ($host, $port, $paths, %opt) = @_;
@@ -36,15 +36,15 @@ sub concurrent_get {
             if (defined $n && $n > 0) { $r->{buf} .= $chunk; next }
             next if !defined $n && $!{EAGAIN};
             my ($status) = $r->{buf} =~ m{^HTTP/1\.[01] (\d+)};
-            my (undef, $body) = split /\r\n\r\n/, $r->{buf}, 2;
-            $out[$r->{i}] = { status => $status // 0, body => $body // '',
+            my ($head, $body) = split /\r\n\r\n/, $r->{buf}, 2;
+            $out[$r->{i}] = { status => $status // 0, head => $head // '', body => $body // '',
                               ms => (time - $t0) * 1000 };
             $sel->remove($s);
             close $s;
         }
     }
     for my $i (0 .. $#$paths) {
-        $out[$i] //= { status => 0, body => '', ms => $timeout * 1000 };
+        $out[$i] //= { status => 0, head => '', body => '', ms => $timeout * 1000 };
     }
     return @out;
 }
