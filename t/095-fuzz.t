@@ -26,13 +26,17 @@ my $admin = admin_token();
 
 # the callers; self-service routes that change the caller's own account
 # (wrong old passwords lock it, logout revokes it) use second accounts so
-# the shared super admin stays usable for the test files that follow
+# the shared super admin stays usable for the test files that follow, and
+# logout and the header variants get sessions of their own
 my ($emp_id, $emp_acc, $emp_pw) = create_user();
 my $emp = login_as($emp_acc, $emp_pw);
 my ($emp2_id, $emp2_acc, $emp2_pw) = create_user();
 my $emp2 = login_as($emp2_acc, $emp2_pw);
+my $emp2_out = login_as($emp2_acc, $emp2_pw);
+my $hdr = login_as($emp2_acc, $emp2_pw);
 my ($adm2_id, $adm2_acc, $adm2_pw) = create_user(role => 2);
 my $adm2 = login_as($adm2_acc, $adm2_pw);
+my $adm2_out = login_as($adm2_acc, $adm2_pw);
 my ($gone_id, $gone_acc, $gone_pw) = create_user();
 my $gone = login_as($gone_acc, $gone_pw);
 json_ok('the user whose token is replayed is deleted',
@@ -43,9 +47,13 @@ reset_login_limit();
 my ($victim) = create_user();
 my $vdept = create_dept();
 
-my %TOKEN = (admin => $admin, user => $emp);
-my %SELF  = (admin => $adm2, user => $emp2);
-my %self_route = map { $_ => 1 } ('/auth/password', '/auth/logout', '/auth/sessions/:id');
+my %TOKEN  = (admin => $admin, user => $emp);
+my %SELF   = (admin => $adm2, user => $emp2);
+my %LOGOUT = (admin => $adm2_out, user => $emp2_out);
+my %self_route = map { $_ => 1 } ('/auth/password', '/auth/sessions/:id');
+
+# query parameters a route needs to get past its first check
+my %BASEQ = ('/debug/sleep' => 'ms=0', '/org/changes' => 'since=0');
 
 sub org_counts {
     my ($v, $u, $d) = split /\t/, sql('SELECT (SELECT version FROM org_state WHERE id = 1), '
@@ -57,13 +65,18 @@ my %made = (version => 0, users => 0, depts => 0);
 
 # ---------------------------------------------------------------- checking
 
-my (%fail, %count, $total);
+my (%fail, %count, %stats, $total);
 
 sub check {
     my ($group, $route, $method, $path, $headers, $content) = @_;
+    # fuzzed sign-ins use up the address's budget: keep them reaching the checks
+    our $logins;
+    reset_login_limit() if $path eq '/auth/login' && ++$logins % 25 == 0;
     my ($st, $body, $secs, $ct) = timed_request($method, "$API$path", $headers, $content);
     $total++;
     $count{$group}++;
+    $stats{$group}{$st}++;
+    $stats{$group}{secs} += $secs;
     my $why;
     if ($st >= 500) {
         $why = "status $st";
@@ -117,6 +130,9 @@ sub account {
 
 sub report {
     my ($group) = @_;
+    diag(sprintf('%s: %.1f s, ', $group, delete $stats{$group}{secs} // 0)
+         . join ' ', map { "$_ x$stats{$group}{$_}" } sort keys %{ $stats{$group} })
+        if $ENV{FUZZ_STATS};
     my $f = $fail{$group} || [];
     ok(!@$f, sprintf('%s: %d requests answered in time, below 500, with JSON errors',
                      $group, $count{$group} // 0))
@@ -137,8 +153,8 @@ sub real_path {
     $p =~ s{:id}{$id};
     $sid //= $NOWHERE;
     $p =~ s{:sid}{$sid};
-    # the debug route sleeps a second unless told not to
-    $p .= '?ms=0' if $p eq '/debug/sleep';
+    # (the debug route sleeps a second unless told not to)
+    $p .= "?$BASEQ{$p}" if $BASEQ{$p};
     return $p;
 }
 
@@ -165,7 +181,8 @@ sub base_body {
 
 sub headers_for {
     my ($route, $role, %h) = @_;
-    my $tok = $self_route{ $route->{pattern} } ? $SELF{$role} : $TOKEN{$role};
+    my $tok = $route->{pattern} eq '/auth/logout' ? $LOGOUT{$role}
+            : $self_route{ $route->{pattern} } ? $SELF{$role} : $TOKEN{$role};
     return { Authorization => "Bearer $tok", %h };
 }
 
@@ -180,8 +197,10 @@ for my $route (fuzz_routes()) {
 
     for my $role (qw(admin user)) {
         my $group = "$m $route->{pattern} as $role";
+        # (a GET writes nothing; the totals at the end still cover it)
+        my $writes = $m ne 'GET';
         my %made0 = %made;
-        my $c0 = org_counts();
+        my $c0 = $writes ? org_counts() : undef;
         my $h = headers_for($route, $role, %$JSONH);
         my $path = real_path($route);
 
@@ -191,7 +210,10 @@ for my $route (fuzz_routes()) {
         my @bodies = $has_fields ? @malformed : grep { rand() < 0.3 } @malformed;
         check($group, $route, $m, $path, $h, $_) for @bodies;
         if ($has_fields) {
-            my $sample = $role eq 'admin' ? ($route->{pattern} =~ m{^/admin/users} ? 0.6 : 1) : 0.15;
+            # fewer where a well-formed body costs a password hash
+            my $sample = $role ne 'admin' ? 0.15
+                       : $route->{pattern} =~ m{^/auth/(login|password)} ? 0.4
+                       : $route->{pattern} =~ m{^/admin/users} ? 0.6 : 1;
             check($group, $route, $m, $path, $h, $_)
                 for field_bodies($route->{fields}, sub { base_body($route) }, $sample);
         }
@@ -211,12 +233,13 @@ for my $route (fuzz_routes()) {
         my @qs = @{ $route->{query} } ? @queries : grep { rand() < 0.15 } @queries;
         for my $q (@qs) {
             my $p = real_path($route);
-            # keep the debug route's sleep at 0 unless its own parameter is fuzzed
-            $p =~ s{\?ms=0$}{} if $q =~ /^ms=/;
+            # the route's own base parameter goes when it is the one fuzzed
+            $p =~ s{\?(\w+)=0$}{} if $q =~ /^(\w+)=/ && $p =~ /\?$1=0$/;
             check($group, $route, $m, $p . ($p =~ /\?/ ? '&' : '?') . $q, $h,
                   $has_fields ? encode_json(base_body($route)) : undef);
         }
         report($group);
+        next unless $writes;
         my $c1 = org_counts();
         my @diff = grep { $c1->{$_} - $c0->{$_} != $made{$_} - $made0{$_} } sort keys %made;
         ok(!@diff, "$group: the org changed only by the successful requests")
@@ -230,7 +253,7 @@ for my $route (fuzz_routes()) {
     my $body = $has_fields ? encode_json(base_body($route)) : '{}';
     for my $auth (undef, 'Bearer', 'Bearer ', 'Bearer ' . ('A' x 20000), "Bearer $gone",
                   'Basic YWRtaW46eA==', 'Bearer a.b.c', 'Bearer ' . ('x' x 3000) . '.y.z',
-                  "bearer $emp", "Bearer  $emp", "Bearer $emp x", "Bearer \x{7f}") {
+                  "bearer $hdr", "Bearer  $hdr", "Bearer $hdr x", "Bearer \x{7f}") {
         check($group, $route, $m, $path,
               { 'Content-Type' => 'application/json', (defined $auth ? (Authorization => $auth) : ()) },
               $body);
