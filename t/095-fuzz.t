@@ -82,7 +82,7 @@ sub check {
         $why = "status $st";
     } elsif ($secs >= $LIMIT) {
         $why = sprintf('took %.1f s', $secs);
-    } elsif (!leaves_api("/api/v1$path")) {
+    } elsif ($method ne 'HEAD' && !leaves_api("/api/v1$path")) {
         my $j = $ct =~ m{application/json} ? eval { decode_json($body) } : undef;
         if (!$j || ref $j ne 'HASH') {
             $why = "status $st without a JSON object ($ct)";
@@ -263,6 +263,11 @@ for my $route (fuzz_routes()) {
                 'application/json; charset=utf-8', 'APPLICATION/JSON', '', 'application/json-seq',
                 'multipart/form-data; boundary=x') {
         check($group, $route, $m, $path, headers_for($route, 'admin', 'Content-Type' => $ct), $body);
+    }
+    # other methods on the same path (HEAD: a header without a body)
+    for my $other (qw(HEAD PUT OPTIONS TRACE PROPFIND)) {
+        check($group, $route, $other, $path, headers_for($route, 'admin', %$JSONH),
+              $other eq 'HEAD' ? undef : $body);
     }
     my ($ok, $what) = raw_short_body($HOST, $PORT, $m, "/api/v1$path", $admin, $LIMIT);
     $total++;
