@@ -21,6 +21,18 @@ my ($HOST, $PORT) = $URL =~ m{^https?://([^:/]+):(\d+)} or die "cannot parse $UR
 my $LIMIT = 5;         # seconds per request
 my $NOWHERE = 2147480001;   # a valid id that names nothing
 
+# the list fuzzed is the route tables' (a new route must be added to
+# t/lib/Youdu/Fuzz.pm with the fields its handler reads)
+my %tables;
+for my $f (glob(($ENV{TEST_YOUDU_ROOT} // '.') . '/ngx_youdu_module/src/ngx_http_youdu_*.c')) {
+    open my $fh, '<', $f or die "$f: $!";
+    my $text = do { local $/; <$fh> };
+    $tables{"$1 $2 " . lc $3} = 1
+        while $text =~ /\{\s*NGX_HTTP_(\w+),\s*"([^"]+)",\s*\w+,\s*YD_AUTH_(\w+)/g;
+}
+is_deeply([sort map { "$_->{method} $_->{pattern} $_->{auth}" } fuzz_routes()], [sort keys %tables],
+          'every route of the route tables is fuzzed, with its auth level');
+
 my $mark = error_log_mark();
 my %asan_before = map { $_ => 1 } glob(run_dir() . '/log/asan*');
 my $admin = admin_token();
