@@ -307,6 +307,12 @@ ngx_http_youdu_admin_user_update(ngx_http_youdu_ctx_t *ctx)
             return NGX_DONE;
         }
 
+        /* id 0 means "create" to the checks below: it names no user */
+        if (uw->id < 1) {
+            return yd_error(ctx, NGX_HTTP_NOT_FOUND, YD_ERR_USER_NOT_FOUND,
+                            "no user with id %L", uw->id);
+        }
+
         rc = yd_org_user_parse(ctx, &uw->in, 0);
         if (rc != NGX_OK) {
             return rc;
