@@ -58,6 +58,10 @@ my @ROUTES = (
     [DELETE => '/admin/users/:id/sessions/:sid', 'admin', {}, []],
     [GET    => '/admin/login-log',               'admin', {}, [qw(offset limit account result)]],
     [GET    => '/admin/audit-log',               'admin', {}, [qw(offset limit actor action)]],
+    # import: the rows are arrays of objects; "depts" fuzzes arrays of such
+    [POST   => '/admin/import',                  'admin',
+        { departments => 'depts', users => 'depts' }, [qw(mode dry_run)]],
+    [GET    => '/admin/export',                  'admin', {}, [qw(format)]],
 );
 
 sub user_fields {
@@ -169,7 +173,8 @@ sub query_strings {
              'since=1000000000000000001', 'dept=-1', 'dept=abc', 'dept=2147483648',
              'recursive=2', 'recursive=-1', 'ms=-1', 'ms=10001', 'ms=abc', 'ms=99999999999999999999',
              'account=%ff', 'account=' . ('a' x 100), 'result=%00', 'actor=%c0%80',
-             'action=%0a', '&&&', '=', '%', '%%%', 'offset', '=1&=2', 'a=%zz',
+             'action=%0a', 'mode=%ff', 'mode=REPLACE%00', 'dry_run=2', 'dry_run=-1',
+             'format=xml', 'format=%00', '&&&', '=', '%', '%%%', 'offset', '=1&=2', 'a=%zz',
              join('&', map { "limit=$_" } 1 .. 200));
     return @q;
 }
