@@ -280,6 +280,25 @@ is($st, 200, 'an admin replaces the org') or diag($raw);
 is($j->{users}{deleted}, 0, 'neither the caller nor the last super admin is deleted');
 is(db("SELECT COUNT(*) FROM users WHERE account IN ('admin', '$adm')"), 2, 'both still there');
 
+# an admin (role 1) may not change administrators by import (as with PATCH)
+my $admin_name = db("SELECT name FROM users WHERE account = 'admin'");
+($st, $j) = import_json({ users => [ { account => 'admin', name => 'Renamed by import', dept_ids => [0] } ] },
+                        '', token => $adm_t);
+is($st, 422, 'an admin cannot rename the super admin by import');
+is($j->{errors}[0]{field}, 'account', 'the row is reported on its account');
+like($j->{errors}[0]{message}, qr/only a super admin/, 'with the reason');
+is(db("SELECT name FROM users WHERE account = 'admin'"), $admin_name, 'nothing written');
+my $sup = "$p.sup";
+($st) = import_json({ users => [ { account => $sup, name => 'Second Super', dept_ids => [0] } ] });
+db("UPDATE users SET role = 2 WHERE account = '$sup'");
+($st, undef, $eraw) = api(GET => '/admin/export', undef, token => $t);
+$org = $JSON->decode($eraw);
+delete $org->{$_} for qw(version errcode errmsg);
+$org->{users} = [ grep { $_->{account} ne $sup } @{ $org->{users} } ];
+($st, $j, $raw) = import_json($org, '?mode=replace', token => $adm_t);
+is($st, 200, 'an admin replaces the org without the second super admin') or diag($raw);
+is(db("SELECT COUNT(*) FROM users WHERE account = '$sup'"), 1, 'administrators stay when an admin replaces');
+
 # the error list is capped at 1000 entries, the count is not
 my @bad = map { { account => "bad $_", name => 'x', dept_ids => [0] } } 1 .. 1005;
 ($st, $j) = import_json({ users => \@bad });

@@ -609,8 +609,10 @@ yd_imp_check_users(yd_imp_t *imp)
 
         for (i = 0; i < imp->ndbu; i++) {
             b = &imp->dbu[i];
+            /* administrators stay unless a super admin replaces */
             b->deleted = (b->file < 0 && b->id != imp->ctx->me.uid
-                          && !(b->role == 2 && !kept_super));
+                          && !(b->role == 2 && !kept_super)
+                          && !(b->role >= 1 && imp->ctx->me.role < 2));
         }
     }
 
@@ -737,6 +739,9 @@ yd_imp_keep(yd_imp_t *imp, yd_imp_dept_t *d)
 }
 
 
+static void yd_imp_check_admin_rows(yd_imp_t *imp);
+
+
 ngx_int_t
 yd_imp_check(yd_imp_t *imp)
 {
@@ -780,7 +785,35 @@ yd_imp_check(yd_imp_t *imp)
 
     if (imp->nerrors == 0) {
         yd_imp_diff(imp);
+        yd_imp_check_admin_rows(imp);
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * As with PATCH /admin/users/:id, only a super admin may change an
+ * administrator's account; an unchanged row is fine (a re-imported export).
+ */
+
+static void
+yd_imp_check_admin_rows(yd_imp_t *imp)
+{
+    ngx_uint_t      i;
+    yd_imp_user_t  *u;
+
+    if (imp->ctx->me.role >= 2) {
+        return;
+    }
+
+    u = imp->users.elts;
+
+    for (i = 0; i < imp->users.nelts; i++) {
+        if (u[i].db >= 0 && u[i].changed && imp->dbu[u[i].db].role >= 1) {
+            yd_imp_error(imp, u[i].row, "users", "account",
+                         "\"%V\" is an administrator: only a super admin "
+                         "may change it", &imp->dbu[u[i].db].account_lc);
+        }
+    }
 }
