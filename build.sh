@@ -351,7 +351,7 @@ status)
         if pid_alive "$RUN_DIR/$f.pid"; then echo "$f: running (pid $(cat "$RUN_DIR/$f.pid"))";
         else echo "$f: stopped"; fi
     done
-    curl -s "http://127.0.0.1:$HTTP_PORT/api/v1/status" && echo || true
+    curl -s "http://127.0.0.1:$HTTP_PORT/api/v1/ping" && echo || true
     ;;
 test)
     install_packages
