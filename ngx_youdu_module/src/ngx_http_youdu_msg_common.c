@@ -1,0 +1,774 @@
+
+/*
+ * youdu HTTP module: conversation helpers shared by the conversation and
+ * message handlers: membership loading, appending one event to the
+ * conversation's sequence, the event object, the push notice.
+ */
+
+
+#include "ngx_http_youdu_conv.h"
+
+
+static void
+yd_conv_cleanup(void *data)
+{
+    yd_conv_t  *c = data;
+
+    if (c->event) {
+        json_decref(c->event);
+    }
+
+    if (c->reply) {
+        json_decref(c->reply);
+    }
+}
+
+
+yd_conv_t *
+yd_conv_state(ngx_http_youdu_ctx_t *ctx)
+{
+    yd_conv_t           *c;
+    ngx_pool_cleanup_t  *cln;
+
+    if (ctx->data) {
+        return ctx->data;
+    }
+
+    c = ngx_pcalloc(ctx->pool, sizeof(yd_conv_t));
+    if (c == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(ctx->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = yd_conv_cleanup;
+    cln->data = c;
+
+    ctx->data = c;
+    return c;
+}
+
+
+/*
+ * step 0: reads path argument "arg" as the conversation id and loads the
+ * conversation with the caller's membership; step 1: fills the state.
+ */
+
+ngx_int_t
+yd_conv_load(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step, ngx_uint_t arg)
+{
+    yd_conv_t              *c;
+    ngx_youdu_db_result_t  *res = ctx->res;
+
+    c = yd_conv_state(ctx);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (step == 0) {
+        if (yd_arg_int(ctx, arg, &c->conv_id) != NGX_OK) {
+            return NGX_DONE;
+        }
+
+        return yd_sql(ctx,
+            "SELECT c.kind, c.name, IFNULL(c.owner_id, 0), c.last_seq, "
+            "c.member_count, c.dissolved_at IS NOT NULL, m.role, "
+            "m.joined_seq, m.left_at IS NOT NULL, IFNULL(m.left_seq, 0), "
+            "m.last_read_seq "
+            "FROM conversations c LEFT JOIN conversation_members m "
+            "ON m.conv_id = c.id AND m.user_id = ? WHERE c.id = ?",
+            "ii", ctx->me.uid, c->conv_id);
+    }
+
+    if (res->nrows == 0) {
+        return NGX_OK;
+    }
+
+    c->kind = yd_int(res, 0, 0);
+    c->name = *yd_cell(res, 0, 1);
+    c->owner_id = yd_int(res, 0, 2);
+    c->last_seq = yd_int(res, 0, 3);
+    c->member_count = yd_int(res, 0, 4);
+    c->dissolved = yd_int(res, 0, 5);
+    c->member = (yd_cell(res, 0, 6)->data != NULL);
+    c->role = yd_int(res, 0, 6);
+    c->joined_seq = yd_int(res, 0, 7);
+    c->left = yd_int(res, 0, 8);
+    c->left_seq = yd_int(res, 0, 9);
+    c->last_read_seq = yd_int(res, 0, 10);
+
+    return NGX_OK;
+}
+
+
+/*
+ * who may go on: never a member -> 404 (the conversation's existence is
+ * not revealed); current: must not have left and the conversation must not
+ * be dissolved.
+ */
+
+ngx_int_t
+yd_conv_require(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t current)
+{
+    if (c->kind == 0 || !c->member || (current && c->dissolved)) {
+        yd_error(ctx, NGX_HTTP_NOT_FOUND, YD_ERR_NOT_FOUND,
+                 "no conversation with id %L", c->conv_id);
+        return NGX_DONE;
+    }
+
+    if (current && c->left) {
+        yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_FORBIDDEN,
+                 "you are no longer a member of this conversation");
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
+}
+
+
+/* inside a transaction: take the next seq (the row lock orders senders) */
+
+ngx_int_t
+yd_conv_next_seq(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step)
+{
+    yd_conv_t  *c = ctx->data;
+
+    switch (step) {
+
+    case 0:
+        return yd_sql(ctx,
+            "UPDATE conversations SET last_seq = last_seq + 1, "
+            "last_msg_at = UTC_TIMESTAMP(3) "
+            "WHERE id = ? AND dissolved_at IS NULL", "i", c->conv_id);
+
+    case 1:
+        if (ctx->res->affected == 0) {
+            return yd_error(ctx, NGX_HTTP_NOT_FOUND, YD_ERR_NOT_FOUND,
+                            "no conversation with id %L", c->conv_id);
+        }
+
+        return yd_sql(ctx, "SELECT last_seq FROM conversations WHERE id = ?",
+                      "i", c->conv_id);
+
+    default:
+        c->seq = yd_int(ctx->res, 0, 0);
+        c->last_seq = c->seq;
+        return NGX_OK;
+    }
+}
+
+
+/*
+ * inside a transaction, after yd_conv_next_seq(): stores the event;
+ * NGX_DECLINED: the sender already used this client_msg_id
+ */
+
+ngx_int_t
+yd_conv_insert(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step)
+{
+    yd_conv_t  *c = ctx->data;
+
+    switch (step) {
+
+    case 0:
+        return yd_sql_try(ctx,
+            "INSERT INTO messages (conv_id, seq, sender_id, client_msg_id, "
+            "kind, body, created_at) VALUES (?, ?, ?, ?, ?, ?, "
+            "UTC_TIMESTAMP(3))",
+            "iinnis", c->conv_id, c->seq,
+            c->sender_id ? yd_int_str(ctx->pool, c->sender_id) : NULL,
+            c->client_msg_id, c->ev_kind, &c->body);
+
+    case 1:
+        if (ctx->res->err_no == YD_DB_ER_DUP_ENTRY) {
+            return NGX_DECLINED;
+        }
+
+        if (ctx->res->err_no) {
+            return yd_db_failed(ctx);
+        }
+
+        return yd_sql(ctx,
+            "SELECT " YD_MSG_COLS " FROM messages m "
+            "WHERE m.conv_id = ? AND m.seq = ?", "ii", c->conv_id, c->seq);
+
+    default:
+        c->event = yd_conv_event(ctx->res, 0);
+        return c->event ? NGX_OK : NGX_ERROR;
+    }
+}
+
+
+/* the members to notify; the caller keeps ctx->res in c->to */
+
+ngx_int_t
+yd_conv_select_to(ngx_http_youdu_ctx_t *ctx)
+{
+    yd_conv_t  *c = ctx->data;
+
+    return yd_sql(ctx,
+        "SELECT user_id FROM conversation_members WHERE conv_id = ? "
+        "AND (left_at IS NULL OR left_seq = ?) ORDER BY user_id",
+        "ii", c->conv_id, c->seq);
+}
+
+
+/*
+ * the end of every change: who to notify (current members and those who
+ * left by this very event), COMMIT, the notice, then the reply:
+ * c->reply (or {}) + "message": the event
+ */
+
+ngx_int_t
+yd_conv_finish(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step, ngx_uint_t status)
+{
+    json_t     *obj;
+    yd_conv_t  *c = ctx->data;
+
+    switch (step) {
+
+    case 0:
+        return yd_conv_select_to(ctx);
+
+    case 1:
+        c->to = ctx->res;
+        return yd_commit(ctx);
+
+    case 2:
+        if (yd_conv_publish(ctx, "msg", c->event) == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        /* fall through */
+
+    default:
+        obj = c->reply ? c->reply : json_object();
+        c->reply = NULL;
+        if (obj == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (c->event) {
+            json_object_set(obj, "message", c->event);
+        }
+
+        return yd_ok_status(ctx, status, obj);
+    }
+}
+
+
+/*
+ * after COMMIT, best effort: PUBLISH yd:push {"t","conv","seq","to","ev"}.
+ * NGX_AGAIN: sent (the handler resumes); NGX_DECLINED: Redis is down or
+ * nothing to send, go on.
+ */
+
+ngx_int_t
+yd_conv_publish(ngx_http_youdu_ctx_t *ctx, const char *type, json_t *ev)
+{
+    char                   *s;
+    size_t                  argvlen[3];
+    json_t                 *obj, *to;
+    ngx_str_t               payload;
+    ngx_uint_t              i;
+    yd_conv_t              *c = ctx->data;
+    const char             *argv[3];
+    ngx_youdu_db_result_t  *res = c->to;
+
+    if (ev == NULL || res == NULL) {
+        return NGX_DECLINED;
+    }
+
+    obj = json_object();
+    to = json_array();
+    if (obj == NULL || to == NULL) {
+        json_decref(obj);
+        json_decref(to);
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < res->nrows; i++) {
+        json_array_append_new(to, json_integer(yd_int(res, i, 0)));
+    }
+
+    json_object_set_new(obj, "t", json_string(type));
+    json_object_set_new(obj, "conv", json_integer(c->conv_id));
+    if (ngx_strcmp(type, "msg") == 0) {
+        json_object_set_new(obj, "seq", json_integer(c->seq));
+    }
+    json_object_set_new(obj, "to", to);
+    json_object_set(obj, "ev", ev);
+
+    s = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+
+    if (s == NULL) {
+        return NGX_DECLINED;
+    }
+
+    payload.len = ngx_strlen(s);
+    payload.data = ngx_pnalloc(ctx->pool, payload.len + 1);
+    if (payload.data == NULL) {
+        free(s);
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(payload.data, s, payload.len + 1);
+    free(s);
+
+    argv[0] = "PUBLISH";
+    argv[1] = "yd:push";
+    argv[2] = (const char *) payload.data;
+    argvlen[0] = 7;
+    argvlen[1] = 7;
+    argvlen[2] = payload.len;
+
+    return yd_redis(ctx, 3, argv, argvlen);
+}
+
+
+/* a system event's body: {"event", "by", "text", ...extra} */
+
+ngx_int_t
+yd_conv_system_body(ngx_http_youdu_ctx_t *ctx, const char *event,
+    json_t *extra)
+{
+    char       *s;
+    json_t     *obj;
+    yd_conv_t  *c = ctx->data;
+
+    obj = extra ? extra : json_object();
+    if (obj == NULL) {
+        return NGX_ERROR;
+    }
+
+    json_object_set_new(obj, "event", json_string(event));
+    json_object_set_new(obj, "by", json_integer(ctx->me.uid));
+    json_object_set_new(obj, "by_name", yd_jstr(&ctx->me.name));
+
+    s = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->body.len = ngx_strlen(s);
+    c->body.data = ngx_pnalloc(ctx->pool, c->body.len + 1);
+    if (c->body.data == NULL) {
+        free(s);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(c->body.data, s, c->body.len + 1);
+    free(s);
+
+    c->sender_id = 0;
+    c->client_msg_id = NULL;
+    c->ev_kind = YD_MSG_SYSTEM;
+
+    return NGX_OK;
+}
+
+
+/* one row of YD_MSG_COLS as the event object sync returns and push sends */
+
+json_t *
+yd_conv_event(ngx_youdu_db_result_t *res, ngx_uint_t row)
+{
+    json_t      *ev, *body;
+    ngx_str_t   *b;
+    ngx_uint_t   recalled;
+
+    ev = json_object();
+    if (ev == NULL) {
+        return NULL;
+    }
+
+    recalled = yd_int(res, row, 7);
+    b = yd_cell(res, row, 5);
+
+    if (recalled) {
+        body = json_pack("{sb}", "recalled", 1);
+
+    } else {
+        body = (b->data == NULL) ? NULL
+               : json_loadb((char *) b->data, b->len, 0, NULL);
+    }
+
+    json_object_set_new(ev, "type", json_string("message"));
+    json_object_set_new(ev, "conv_id", yd_json_cell_int(res, row, 0));
+    json_object_set_new(ev, "seq", yd_json_cell_int(res, row, 1));
+    json_object_set_new(ev, "sender_id", yd_json_cell_int(res, row, 2));
+    json_object_set_new(ev, "client_msg_id", yd_json_cell(res, row, 3));
+    json_object_set_new(ev, "kind", yd_json_cell_int(res, row, 4));
+    json_object_set_new(ev, "body", body ? body : json_object());
+    json_object_set_new(ev, "created_at", yd_json_cell(res, row, 6));
+    json_object_set_new(ev, "recalled", json_boolean(recalled));
+
+    return ev;
+}
+
+
+const char *
+yd_conv_kind_name(int64_t kind)
+{
+    switch (kind) {
+    case YD_CONV_DIRECT:
+        return "direct";
+    case YD_CONV_MULTI:
+        return "multi";
+    default:
+        return "group";
+    }
+}
+
+
+/* an array of user ids (positive integers, duplicates dropped) */
+
+ngx_int_t
+yd_conv_ids(ngx_http_youdu_ctx_t *ctx, json_t *obj, const char *key,
+    ngx_uint_t required, ngx_uint_t max)
+{
+    json_t      *v, *e;
+    int64_t      id;
+    size_t       i;
+    ngx_uint_t   j, n;
+    yd_conv_t   *c = ctx->data;
+
+    c->nids = 0;
+
+    v = obj ? json_object_get(obj, key) : NULL;
+
+    if (v == NULL || json_is_null(v)) {
+        if (required) {
+            yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_MISSING_FIELD,
+                     "field \"%s\" is required", key);
+            return NGX_DONE;
+        }
+
+        return NGX_OK;
+    }
+
+    if (!json_is_array(v)) {
+        yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_TYPE,
+                 "field \"%s\" must be an array of user ids", key);
+        return NGX_DONE;
+    }
+
+    n = json_array_size(v);
+
+    if (n > max) {
+        yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_VALUE,
+                 "field \"%s\" has more than %ui entries", key, max);
+        return NGX_DONE;
+    }
+
+    c->ids = ngx_palloc(ctx->pool, (n + 1) * sizeof(int64_t));
+    if (c->ids == NULL) {
+        return NGX_ERROR;
+    }
+
+    json_array_foreach(v, i, e) {
+        if (!json_is_integer(e)) {
+            yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_TYPE,
+                     "field \"%s\" must contain only integer user ids", key);
+            return NGX_DONE;
+        }
+
+        id = json_integer_value(e);
+
+        if (id <= 0) {
+            yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_VALUE,
+                     "field \"%s\" contains an invalid user id %L", key, id);
+            return NGX_DONE;
+        }
+
+        for (j = 0; j < c->nids; j++) {
+            if (c->ids[j] == id) {
+                break;
+            }
+        }
+
+        if (j == c->nids) {
+            c->ids[c->nids++] = id;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * runs head + "?, ?, ..." (one per c->ids) + tail; the parameters are
+ * lead[0..nlead) then the ids
+ */
+
+ngx_int_t
+yd_conv_in_sql(ngx_http_youdu_ctx_t *ctx, const char *head, int64_t *lead,
+    ngx_uint_t nlead, const char *tail)
+{
+    u_char                *sql, *p;
+    size_t                 len;
+    ngx_uint_t             i, n;
+    yd_conv_t             *c = ctx->data;
+    ngx_youdu_db_param_t  *prm;
+
+    len = ngx_strlen(head) + 3 * c->nids + 8 + ngx_strlen(tail) + 1;
+
+    sql = ngx_pnalloc(ctx->pool, len);
+    prm = ngx_pcalloc(ctx->pool,
+                      (nlead + c->nids + 1) * sizeof(ngx_youdu_db_param_t));
+    if (sql == NULL || prm == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(sql, head, ngx_strlen(head));
+
+    if (c->nids == 0) {
+        /* IN () is invalid SQL: match nothing */
+        p = ngx_cpymem(p, "0", 1);
+    }
+
+    for (i = 0; i < c->nids; i++) {
+        p = ngx_cpymem(p, i ? ", ?" : "?", i ? 3 : 1);
+    }
+
+    p = ngx_cpymem(p, tail, ngx_strlen(tail));
+    *p = '\0';
+
+    n = 0;
+
+    for (i = 0; i < nlead; i++) {
+        prm[n++].value = *yd_int_str(ctx->pool, lead[i]);
+    }
+
+    for (i = 0; i < c->nids; i++) {
+        prm[n++].value = *yd_int_str(ctx->pool, c->ids[i]);
+    }
+
+    return yd_sql_params(ctx, (char *) sql, prm, n, 0);
+}
+
+
+enum {
+    YD_PH_BEGIN = 0,
+    YD_PH_PRE,
+    YD_PH_SEQ,
+    YD_PH_WRITE,
+    YD_PH_INSERT,
+    YD_PH_OBJ,
+    YD_PH_FINISH,
+    YD_PH_DUP
+};
+
+
+/*
+ * runs a change to a conversation as one transaction that appends one
+ * event: the handler set c->pre/write (optional), c->status, and the event
+ * body (in pre or write at the latest)
+ */
+
+ngx_int_t
+yd_conv_drive(ngx_http_youdu_ctx_t *ctx)
+{
+    json_t     *obj;
+    ngx_int_t   rc;
+    yd_conv_t  *c = ctx->data;
+
+    for ( ;; ) {
+
+        switch (c->phase) {
+
+        case YD_PH_BEGIN:
+            c->phase = YD_PH_PRE;
+            c->step = 0;
+            return yd_begin(ctx);
+
+        case YD_PH_PRE:
+            rc = c->pre ? c->pre(ctx, c, c->step++) : NGX_OK;
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            c->phase = YD_PH_SEQ;
+            c->step = 0;
+            break;
+
+        case YD_PH_SEQ:
+            rc = yd_conv_next_seq(ctx, c->step++);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            c->phase = YD_PH_WRITE;
+            c->step = 0;
+            break;
+
+        case YD_PH_WRITE:
+            rc = c->write ? c->write(ctx, c, c->step++) : NGX_OK;
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            c->phase = YD_PH_INSERT;
+            c->step = 0;
+            break;
+
+        case YD_PH_INSERT:
+            rc = yd_conv_insert(ctx, c->step++);
+
+            if (rc == NGX_DECLINED && c->dup) {
+                c->phase = YD_PH_DUP;
+                c->step = 0;
+                break;
+            }
+
+            if (rc != NGX_OK) {
+                return (rc == NGX_DECLINED) ? NGX_ERROR : rc;
+            }
+
+            c->phase = c->want_obj ? YD_PH_OBJ : YD_PH_FINISH;
+            c->step = 0;
+            break;
+
+        case YD_PH_OBJ:
+            if (c->step++ == 0) {
+                return yd_conv_obj_sql(ctx);
+            }
+
+            obj = yd_conv_obj(ctx->res, 0);
+            if (obj == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (c->reply == NULL) {
+                c->reply = json_object();
+                if (c->reply == NULL) {
+                    json_decref(obj);
+                    return NGX_ERROR;
+                }
+            }
+
+            json_object_set_new(c->reply, "conversation", obj);
+
+            c->phase = YD_PH_FINISH;
+            c->step = 0;
+            break;
+
+        case YD_PH_FINISH:
+            return yd_conv_finish(ctx, c->step++, c->status);
+
+        default: /* YD_PH_DUP */
+            return c->dup(ctx, c, c->step++);
+        }
+    }
+}
+
+
+ngx_int_t
+yd_conv_start(ngx_http_youdu_ctx_t *ctx, yd_conv_step_pt pre,
+    yd_conv_step_pt write, ngx_uint_t status, ngx_uint_t want_obj)
+{
+    yd_conv_t  *c = ctx->data;
+
+    c->driving = 1;
+    c->phase = YD_PH_BEGIN;
+    c->pre = pre;
+    c->write = write;
+    c->status = status;
+    c->want_obj = want_obj;
+
+    return yd_conv_drive(ctx);
+}
+
+
+/* may change members and the name: group owner and admins, the creator
+ * (owner) of an ad hoc chat */
+
+ngx_uint_t
+yd_conv_manager(yd_conv_t *c)
+{
+    switch (c->kind) {
+    case YD_CONV_GROUP:
+        return c->role >= YD_MEMBER_ADMIN;
+    case YD_CONV_MULTI:
+        return c->role == YD_MEMBER_OWNER;
+    default:
+        return 0;
+    }
+}
+
+
+/* the conversation as the caller sees it (he must have a member row) */
+
+ngx_int_t
+yd_conv_obj_sql(ngx_http_youdu_ctx_t *ctx)
+{
+    yd_conv_t  *c = ctx->data;
+
+    return yd_sql(ctx,
+        "SELECT c.id, c.kind, c.name, c.owner_id, c.member_count, "
+        "c.last_seq, yd_iso(c.created_at), m.role, m.muted, m.pinned, "
+        "m.last_read_seq, m.joined_seq, pu.id, pu.name, "
+        "c.dissolved_at IS NOT NULL, m.left_at IS NOT NULL "
+        "FROM conversations c JOIN conversation_members m "
+        "ON m.conv_id = c.id AND m.user_id = ? "
+        "LEFT JOIN conversation_members pm ON c.kind = 1 "
+        "AND pm.conv_id = c.id AND pm.user_id <> m.user_id "
+        "LEFT JOIN users pu ON pu.id = pm.user_id "
+        "WHERE c.id = ?", "ii", ctx->me.uid, c->conv_id);
+}
+
+
+json_t *
+yd_conv_obj(ngx_youdu_db_result_t *res, ngx_uint_t row)
+{
+    json_t  *obj, *peer;
+
+    if (row >= res->nrows) {
+        return NULL;
+    }
+
+    obj = json_object();
+    if (obj == NULL) {
+        return NULL;
+    }
+
+    json_object_set_new(obj, "id", yd_json_cell_int(res, row, 0));
+    json_object_set_new(obj, "kind",
+                        json_string(yd_conv_kind_name(yd_int(res, row, 1))));
+
+    if (yd_int(res, row, 1) == YD_CONV_DIRECT) {
+        peer = json_object();
+        if (peer == NULL) {
+            json_decref(obj);
+            return NULL;
+        }
+
+        json_object_set_new(peer, "id", yd_json_cell_int(res, row, 12));
+        json_object_set_new(peer, "name", yd_json_cell(res, row, 13));
+        json_object_set_new(obj, "name", yd_json_cell(res, row, 13));
+        json_object_set_new(obj, "peer", peer);
+
+    } else {
+        json_object_set_new(obj, "name", yd_json_cell(res, row, 2));
+    }
+
+    json_object_set_new(obj, "owner_id", yd_json_cell_int(res, row, 3));
+    json_object_set_new(obj, "member_count", yd_json_cell_int(res, row, 4));
+    json_object_set_new(obj, "last_seq", yd_json_cell_int(res, row, 5));
+    json_object_set_new(obj, "created_at", yd_json_cell(res, row, 6));
+    json_object_set_new(obj, "my_role", yd_json_cell_int(res, row, 7));
+    json_object_set_new(obj, "muted", json_boolean(yd_int(res, row, 8)));
+    json_object_set_new(obj, "pinned", json_boolean(yd_int(res, row, 9)));
+    json_object_set_new(obj, "last_read_seq", yd_json_cell_int(res, row, 10));
+    json_object_set_new(obj, "joined_seq", yd_json_cell_int(res, row, 11));
+    json_object_set_new(obj, "dissolved", json_boolean(yd_int(res, row, 14)));
+    json_object_set_new(obj, "left", json_boolean(yd_int(res, row, 15)));
+
+    return obj;
+}
