@@ -307,6 +307,35 @@ $j = json_ok('dissolved: history still readable', GET => "/conversations/$g->{id
              token => $ub->{token});
 is($j->{messages}[-1]{body}{event}, 'dissolved', 'dissolved: the last event');
 
+# --- the 5,000 member limit (users inserted directly: creating them through
+# the API would hash 5,000 passwords)
+my $tag = "bulk$$" . int(rand(1e6));
+sql("INSERT INTO users (account, name) SELECT CONCAT('$tag-', seq), CONCAT('Bulk ', seq) FROM seq_1_to_5000");
+my @bulk = map { $_->[0] + 0 } sql_rows("SELECT id FROM users WHERE account LIKE '$tag-%' ORDER BY id");
+is(scalar @bulk, 5000, 'bulk users');
+my $l = push_listen();
+($st, $j) = api(POST => '/conversations', { kind => 'group', name => 'big', user_ids => [@bulk[0 .. 4998]] },
+                token => $ua->{token});
+is($st, 201, 'group of 5,000: created');
+is($j->{conversation}{member_count}, 5000, 'group of 5,000: member_count');
+my $big = $j->{conversation}{id};
+my ($n) = grep { $_->{conv} == $big } push_collect($l, wait => 2);
+is(scalar @{ $n->{to} || [] }, 5000, 'group of 5,000: the notice lists 5,000 members');
+$before = msg_state();
+json_err('group: a 5,001st member', 400, 40006, POST => "/conversations/$big/members",
+         { user_ids => [$bulk[4999]] }, token => $ua->{token});
+json_err('group: created with 5,001', 400, 40006, POST => '/conversations',
+         { kind => 'group', name => 'too big', user_ids => \@bulk }, token => $ua->{token});
+unchanged($before, 'over the member limit');
+($st, $j) = send_text($ua, $big, 'to everyone');
+is($st, 201, 'group of 5,000: send');
+$j = json_ok('group of 5,000: details page', GET => "/conversations/$big?limit=500&offset=4500", undef,
+             token => $ua->{token});
+is(scalar @{ $j->{members} }, 500, 'group of 5,000: last member page');
+# the bulk users bypassed the org write protocol: remove them again
+sql("DELETE FROM conversations WHERE id = $big");
+sql("DELETE FROM users WHERE account LIKE '$tag-%'");
+
 # --- method and route checks
 json_err('unknown method', 405, 40500, PUT => "/conversations/$g->{id}", { name => 'x' }, token => $ua->{token});
 

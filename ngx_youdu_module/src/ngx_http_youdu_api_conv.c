@@ -280,13 +280,19 @@ yd_conv_create_pre(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
                         "user_id, role, joined_seq) VALUES (?, ?, 2, 1)");
 
         n = 0;
-        prm[n++].value = *yd_int_str(ctx->pool, c->conv_id);
-        prm[n++].value = *yd_int_str(ctx->pool, ctx->me.uid);
+        if (yd_conv_param(ctx->pool, &prm[n++], c->conv_id) != NGX_OK) {
+            return NGX_ERROR;
+        }
+        if (yd_conv_param(ctx->pool, &prm[n++], ctx->me.uid) != NGX_OK) {
+            return NGX_ERROR;
+        }
 
         for (i = 0; i < c->nids; i++) {
             p = ngx_sprintf(p, ", (?, ?, 0, 1)");
             prm[n++].value = prm[0].value;
-            prm[n++].value = *yd_int_str(ctx->pool, c->ids[i]);
+            if (yd_conv_param(ctx->pool, &prm[n++], c->ids[i]) != NGX_OK) {
+                return NGX_ERROR;
+            }
         }
 
         *p = '\0';
@@ -647,10 +653,18 @@ yd_conv_add_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
 
         for (i = 0; i < c->nids; i++) {
             p = ngx_sprintf(p, "%s(?, ?, 0, ?, ?)", i ? ", " : "");
-            prm[n++].value = *yd_int_str(ctx->pool, c->conv_id);
-            prm[n++].value = *yd_int_str(ctx->pool, c->ids[i]);
-            prm[n++].value = *yd_int_str(ctx->pool, c->seq);
-            prm[n++].value = *yd_int_str(ctx->pool, c->seq - 1);
+            if (yd_conv_param(ctx->pool, &prm[n++], c->conv_id) != NGX_OK) {
+                return NGX_ERROR;
+            }
+            if (yd_conv_param(ctx->pool, &prm[n++], c->ids[i]) != NGX_OK) {
+                return NGX_ERROR;
+            }
+            if (yd_conv_param(ctx->pool, &prm[n++], c->seq) != NGX_OK) {
+                return NGX_ERROR;
+            }
+            if (yd_conv_param(ctx->pool, &prm[n++], c->seq - 1) != NGX_OK) {
+                return NGX_ERROR;
+            }
         }
 
         p = ngx_sprintf(p, " ON DUPLICATE KEY UPDATE role = 0, "

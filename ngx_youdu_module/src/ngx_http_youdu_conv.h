@@ -117,6 +117,8 @@ json_t *yd_conv_event(ngx_youdu_db_result_t *res, ngx_uint_t row);
 const char *yd_conv_kind_name(int64_t kind);
 ngx_int_t yd_conv_ids(ngx_http_youdu_ctx_t *ctx, json_t *obj,
     const char *key, ngx_uint_t required, ngx_uint_t max);
+ngx_int_t yd_conv_param(ngx_pool_t *pool, ngx_youdu_db_param_t *p,
+    int64_t v);
 ngx_int_t yd_conv_in_sql(ngx_http_youdu_ctx_t *ctx, const char *head,
     int64_t *lead, ngx_uint_t nlead, const char *tail);
 

@@ -169,18 +169,27 @@ yd_conv_next_seq(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step)
 ngx_int_t
 yd_conv_insert(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step)
 {
+    ngx_str_t  *sender;
     yd_conv_t  *c = ctx->data;
 
     switch (step) {
 
     case 0:
+        sender = NULL;
+
+        if (c->sender_id) {
+            sender = yd_int_str(ctx->pool, c->sender_id);
+            if (sender == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
         return yd_sql_try(ctx,
             "INSERT INTO messages (conv_id, seq, sender_id, client_msg_id, "
             "kind, body, created_at) VALUES (?, ?, ?, ?, ?, ?, "
             "UTC_TIMESTAMP(3))",
-            "iinnis", c->conv_id, c->seq,
-            c->sender_id ? yd_int_str(ctx->pool, c->sender_id) : NULL,
-            c->client_msg_id, c->ev_kind, &c->body);
+            "iinnis", c->conv_id, c->seq, sender, c->client_msg_id,
+            c->ev_kind, &c->body);
 
     case 1:
         if (ctx->res->err_no == YD_DB_ER_DUP_ENTRY) {
@@ -502,9 +511,26 @@ yd_conv_ids(ngx_http_youdu_ctx_t *ctx, json_t *obj, const char *key,
 }
 
 
+ngx_int_t
+yd_conv_param(ngx_pool_t *pool, ngx_youdu_db_param_t *p, int64_t v)
+{
+    ngx_str_t  *s;
+
+    s = yd_int_str(pool, v);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    p->value = *s;
+    return NGX_OK;
+}
+
+
 /*
  * runs head + "?, ?, ..." (one per c->ids) + tail; the parameters are
- * lead[0..nlead) then the ids
+ * lead[0..nlead) then the ids.  The list is padded to a power of two by
+ * repeating the last id (harmless in IN), so that few statement texts
+ * reach the per-connection statement cache.
  */
 
 ngx_int_t
@@ -513,27 +539,33 @@ yd_conv_in_sql(ngx_http_youdu_ctx_t *ctx, const char *head, int64_t *lead,
 {
     u_char                *sql, *p;
     size_t                 len;
-    ngx_uint_t             i, n;
+    ngx_uint_t             i, n, slots;
     yd_conv_t             *c = ctx->data;
     ngx_youdu_db_param_t  *prm;
 
-    len = ngx_strlen(head) + 3 * c->nids + 8 + ngx_strlen(tail) + 1;
+    slots = 0;
+
+    if (c->nids) {
+        for (slots = 4; slots < c->nids; slots *= 2) { /* void */ }
+    }
+
+    len = ngx_strlen(head) + 3 * slots + 8 + ngx_strlen(tail) + 1;
 
     sql = ngx_pnalloc(ctx->pool, len);
     prm = ngx_pcalloc(ctx->pool,
-                      (nlead + c->nids + 1) * sizeof(ngx_youdu_db_param_t));
+                      (nlead + slots + 1) * sizeof(ngx_youdu_db_param_t));
     if (sql == NULL || prm == NULL) {
         return NGX_ERROR;
     }
 
     p = ngx_cpymem(sql, head, ngx_strlen(head));
 
-    if (c->nids == 0) {
+    if (slots == 0) {
         /* IN () is invalid SQL: match nothing */
         p = ngx_cpymem(p, "0", 1);
     }
 
-    for (i = 0; i < c->nids; i++) {
+    for (i = 0; i < slots; i++) {
         p = ngx_cpymem(p, i ? ", ?" : "?", i ? 3 : 1);
     }
 
@@ -543,11 +575,18 @@ yd_conv_in_sql(ngx_http_youdu_ctx_t *ctx, const char *head, int64_t *lead,
     n = 0;
 
     for (i = 0; i < nlead; i++) {
-        prm[n++].value = *yd_int_str(ctx->pool, lead[i]);
+        if (yd_conv_param(ctx->pool, &prm[n++], lead[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
-    for (i = 0; i < c->nids; i++) {
-        prm[n++].value = *yd_int_str(ctx->pool, c->ids[i]);
+    for (i = 0; i < slots; i++) {
+        if (yd_conv_param(ctx->pool, &prm[n++],
+                          c->ids[ngx_min(i, c->nids - 1)])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     return yd_sql_params(ctx, (char *) sql, prm, n, 0);
