@@ -899,6 +899,11 @@ yd_conv_admin_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
             "iii", (int64_t) c->flag, c->conv_id, c->target);
     }
 
+    if (step == 1 && ctx->res->affected == 0) {
+        return yd_error(ctx, NGX_HTTP_NOT_FOUND, YD_ERR_USER_NOT_FOUND,
+                        "user %L is not a member", c->target);
+    }
+
     return NGX_OK;
 }
 

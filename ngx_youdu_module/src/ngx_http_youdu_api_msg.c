@@ -61,6 +61,37 @@ yd_msg_dup(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
 }
 
 
+/*
+ * inside the transaction, after the seq row lock that every membership
+ * change also takes: the sender is still a member
+ */
+
+static ngx_int_t
+yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
+{
+    switch (step) {
+
+    case 0:
+        return yd_sql(ctx,
+            "SELECT 1 FROM conversation_members "
+            "WHERE conv_id = ? AND user_id = ? AND left_at IS NULL",
+            "ii", c->conv_id, ctx->me.uid);
+
+    case 1:
+        if (ctx->res->nrows == 0) {
+            return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_FORBIDDEN,
+                            "you are no longer a member of this "
+                            "conversation");
+        }
+
+        /* fall through */
+
+    default:
+        return NGX_OK;
+    }
+}
+
+
 /* {"text", "mentions", "mention_all", "quote"} as stored */
 
 static ngx_int_t
@@ -266,7 +297,8 @@ ngx_http_youdu_msg_send(ngx_http_youdu_ctx_t *ctx)
                 return NGX_ERROR;
             }
 
-            return yd_conv_start(ctx, NULL, NULL, NGX_HTTP_CREATED, 0);
+            return yd_conv_start(ctx, NULL, yd_msg_send_write,
+                                 NGX_HTTP_CREATED, 0);
         }
 
         return yd_sql(ctx,
@@ -295,7 +327,8 @@ ngx_http_youdu_msg_send(ngx_http_youdu_ctx_t *ctx)
             return NGX_ERROR;
         }
 
-        return yd_conv_start(ctx, NULL, NULL, NGX_HTTP_CREATED, 0);
+        return yd_conv_start(ctx, NULL, yd_msg_send_write,
+                                 NGX_HTTP_CREATED, 0);
     }
 }
 
