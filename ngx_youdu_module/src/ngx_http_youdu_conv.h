@@ -117,6 +117,21 @@ json_t *yd_conv_event(ngx_youdu_db_result_t *res, ngx_uint_t row);
 const char *yd_conv_kind_name(int64_t kind);
 ngx_int_t yd_conv_ids(ngx_http_youdu_ctx_t *ctx, json_t *obj,
     const char *key, ngx_uint_t required, ngx_uint_t max);
+ngx_int_t yd_conv_load_check(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    ngx_uint_t manager);
+ngx_int_t yd_conv_ids_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    const char *event, json_t *extra);
+
+/* ngx_http_youdu_msg_members.c: handlers of the conversation routes */
+ngx_int_t ngx_http_youdu_conv_add_members(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t ngx_http_youdu_conv_remove_member(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t ngx_http_youdu_conv_add_admin(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t ngx_http_youdu_conv_remove_admin(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t ngx_http_youdu_conv_dissolve(ngx_http_youdu_ctx_t *ctx);
+
+/* ngx_http_youdu_msg_recall.c */
+ngx_int_t ngx_http_youdu_msg_recall(ngx_http_youdu_ctx_t *ctx);
+
 ngx_int_t yd_conv_param(ngx_pool_t *pool, ngx_youdu_db_param_t *p,
     int64_t v);
 ngx_int_t yd_conv_in_sql(ngx_http_youdu_ctx_t *ctx, const char *head,
