@@ -307,6 +307,21 @@ $j = json_ok('dissolved: history still readable', GET => "/conversations/$g->{id
              token => $ub->{token});
 is($j->{messages}[-1]{body}{event}, 'dissolved', 'dissolved: the last event');
 
+# --- multi: the creator manages it; he cannot leave, the others can
+my $mm = new_conv($ua, kind => 'multi', user_ids => [$ub->{id}, $uc->{id}, $ud->{id}]);
+$j = json_ok('multi: rename to no name', PATCH => "/conversations/$mm", { name => '' }, token => $ua->{token});
+is($j->{conversation}{name}, '', 'multi: name cleared');
+json_err('multi: a member cannot kick', 403, 40300, DELETE => "/conversations/$mm/members/$uc->{id}", undef,
+         token => $ub->{token});
+json_ok('multi: the creator kicks', DELETE => "/conversations/$mm/members/$uc->{id}", undef, token => $ua->{token});
+json_ok('multi: a member leaves', DELETE => "/conversations/$mm/members/$ub->{id}", undef, token => $ub->{token});
+json_err('multi: the creator cannot leave', 409, 40900, DELETE => "/conversations/$mm/members/$ua->{id}", undef,
+         token => $ua->{token});
+is(db("SELECT member_count FROM conversations WHERE id = $mm"), 2, 'multi: member_count after kick and leave');
+json_ok('multi: the creator adds back', POST => "/conversations/$mm/members", { user_ids => [$ub->{id}] },
+        token => $ua->{token});
+is(db("SELECT member_count FROM conversations WHERE id = $mm"), 3, 'multi: member_count after re-adding');
+
 # --- the 5,000 member limit (users inserted directly: creating them through
 # the API would hash 5,000 passwords)
 my $tag = "bulk$$" . int(rand(1e6));

@@ -143,4 +143,19 @@ is($ld->{last_message}{preview}, 'hello e', 'direct: preview');
 $j = json_ok('direct sync', GET => "/conversations/$dm/messages?after=0", undef, token => $ue->{token});
 is_deeply([map { $_->{seq} } @{ $j->{messages} }], [1], 'direct: seq 1 is the first message');
 
+# --- the default page is 100 events, the maximum 500
+my $big = new_conv($ua, kind => 'multi', user_ids => [$ub->{id}]);
+my @r = concurrent_post("/conversations/$big/messages", [ map { [ $ua->{token},
+    { client_msg_id => "page-$$-$_", kind => 'text', text => "p$_" } ] } 1 .. 120 ]);
+is(scalar(grep { $_->{status} == 201 } @r), 120, 'paging: 120 sent');
+$j = json_ok('paging: default limit', GET => "/conversations/$big/messages", undef, token => $ub->{token});
+is(scalar @{ $j->{messages} }, 100, 'paging: 100 by default');
+ok($j->{has_more}, 'paging: has_more');
+is($j->{messages}[-1]{seq}, 100, 'paging: up to seq 100');
+$j = json_ok('paging: the rest', GET => "/conversations/$big/messages?after=100&limit=500", undef,
+             token => $ub->{token});
+is_deeply([map { $_->{seq} } @{ $j->{messages} }], [101 .. 121], 'paging: the rest in order');
+ok(!$j->{has_more}, 'paging: done');
+is($j->{last_seq}, 121, 'paging: last_seq');
+
 done_testing();
