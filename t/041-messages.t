@@ -141,6 +141,28 @@ is(db("SELECT COUNT(*) FROM messages WHERE sender_id = $ub->{id} AND client_msg_
    'concurrent resends: one row');
 is(db("SELECT last_seq FROM conversations WHERE id = $g"), $start + 1, 'concurrent resends: no gap left behind');
 
+# --- a member kicked while his messages are in flight: nothing of his lands
+# after the removal event (the membership is re-checked under the seq lock)
+my $race = new_conv($ua, kind => 'group', name => 'race', user_ids => [$ud->{id}]);
+my $pid = fork // die "fork: $!";
+if (!$pid) {
+    select(undef, undef, undef, 0.02);
+    api(DELETE => "/conversations/$race/members/$ud->{id}", undef, token => $ua->{token});
+    exit 0;
+}
+my @race = concurrent_post("/conversations/$race/messages", [ map { [ $ud->{token},
+    { client_msg_id => "race-$$-$_", kind => 'text', text => "r$_" } ] } 1 .. 200 ]);
+waitpid $pid, 0;
+note('race: ' . join(',', map { $_->{status} } @race));
+my $left_seq = db("SELECT left_seq FROM conversation_members WHERE conv_id = $race AND user_id = $ud->{id}");
+ok($left_seq, 'race: the member was removed');
+is(db("SELECT COUNT(*) FROM messages WHERE conv_id = $race AND sender_id = $ud->{id} AND seq > $left_seq"), 0,
+   'race: no message of his after his removal');
+is(scalar(grep { $_->{status} != 201 && $_->{status} != 403 } @race), 0, 'race: each send stored or refused (403)');
+is(scalar(grep { $_->{status} == 201 } @race),
+   db("SELECT COUNT(*) FROM messages WHERE conv_id = $race AND sender_id = $ud->{id}"),
+   'race: every acknowledged send is stored');
+
 # --- recall
 ($st, $j) = send_text($ub, $g, 'oops');
 my $rs = $j->{message}{seq};
