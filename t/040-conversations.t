@@ -99,6 +99,7 @@ is($j->{message}{seq}, 1, 'group: the creation event is returned');
 is($j->{message}{kind}, 6, 'group: a system event');
 is($j->{message}{body}{event}, 'created', 'group: "created"');
 is($j->{message}{body}{by}, $ua->{id}, 'group: by the creator');
+is($j->{message}{body}{by_name}, $ua->{name}, 'group: by_name');
 is_deeply([sort { $a <=> $b } @{ $j->{message}{body}{user_ids} }], [sort { $a <=> $b } $ub->{id}, $uc->{id}],
           'group: the members added');
 is(db("SELECT GROUP_CONCAT(user_id, ':', role ORDER BY role DESC, user_id) FROM conversation_members WHERE conv_id = $g->{id}"),
