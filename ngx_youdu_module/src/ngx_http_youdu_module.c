@@ -92,6 +92,8 @@ static const ngx_http_youdu_route_t  *ngx_http_youdu_tables[] = {
     ngx_http_youdu_admin_routes,
     ngx_http_youdu_import_routes,
     ngx_http_youdu_account_admin_routes,
+    ngx_http_youdu_conv_routes,
+    ngx_http_youdu_msg_routes,
     NULL
 };
 

@@ -62,6 +62,25 @@ my @ROUTES = (
     [POST   => '/admin/import',                  'admin',
         { departments => 'depts', users => 'depts' }, [qw(mode dry_run)]],
     [GET    => '/admin/export',                  'admin', {}, [qw(format)]],
+    # messaging (ids that match no conversation: the checks before the writes)
+    [POST   => '/conversations',                 'user',
+        { kind => 'str', user_id => 'int', user_ids => 'conf', name => 'str' }, []],
+    [GET    => '/conversations',                 'user',  {}, [qw(offset limit)]],
+    [GET    => '/conversations/:id',             'user',  {}, [qw(offset limit)]],
+    [PATCH  => '/conversations/:id',             'user',  { name => 'str' }, []],
+    [DELETE => '/conversations/:id',             'user',  {}, []],
+    [POST   => '/conversations/:id/members',     'user',  { user_ids => 'conf' }, []],
+    [DELETE => '/conversations/:id/members/:uid', 'user', {}, []],
+    [POST   => '/conversations/:id/admins',      'user',  { user_id => 'int' }, []],
+    [DELETE => '/conversations/:id/admins/:uid', 'user',  {}, []],
+    [PUT    => '/conversations/:id/settings',    'user',  { muted => 'bool', pinned => 'bool' }, []],
+    [POST   => '/conversations/:id/messages',    'user',
+        { client_msg_id => 'str', kind => 'str', text => 'str', mentions => 'conf',
+          mention_all => 'bool', quote_seq => 'int' }, []],
+    [GET    => '/conversations/:id/messages',    'user',  {}, [qw(after before limit)]],
+    [POST   => '/conversations/:id/read',        'user',  { seq => 'int' }, []],
+    [GET    => '/conversations/:id/messages/:seq/reads', 'user', {}, []],
+    [POST   => '/conversations/:id/messages/:seq/recall', 'user', {}, []],
 );
 
 sub user_fields {

@@ -1,0 +1,141 @@
+
+/*
+ * youdu HTTP module: conversations and messages, shared between the
+ * conversation handlers and the message handlers.
+ */
+
+#ifndef _NGX_HTTP_YOUDU_CONV_H_INCLUDED_
+#define _NGX_HTTP_YOUDU_CONV_H_INCLUDED_
+
+
+#include "ngx_http_youdu_module.h"
+
+
+#define YD_CONV_DIRECT        1
+#define YD_CONV_MULTI         2
+#define YD_CONV_GROUP         3
+
+#define YD_MEMBER             0
+#define YD_MEMBER_ADMIN       1
+#define YD_MEMBER_OWNER       2
+
+#define YD_MSG_TEXT           1
+#define YD_MSG_SYSTEM         6
+#define YD_MSG_RECALL         7
+
+#define YD_MULTI_MAX          200
+#define YD_GROUP_MAX          5000
+#define YD_TEXT_MAX           5000
+
+/* a sender may recall his own message this many seconds after sending */
+#define YD_RECALL_WINDOW      120
+
+/* the columns yd_conv_event() reads, in order (table alias m) */
+#define YD_MSG_COLS                                                          \
+    "m.conv_id, m.seq, m.sender_id, m.client_msg_id, m.kind, m.body, "       \
+    "yd_iso(m.created_at), m.recalled"
+
+
+typedef struct yd_conv_s  yd_conv_t;
+
+/* a step of a change: NGX_AGAIN (statement started), NGX_OK (done), or a
+ * reply was sent (NGX_DONE) */
+typedef ngx_int_t (*yd_conv_step_pt)(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    ngx_uint_t step);
+
+
+/* a handler's state: the conversation as the caller sees it, and the one
+ * event the request appends */
+struct yd_conv_s {
+    int64_t                   conv_id;
+    int64_t                   kind;
+    int64_t                   owner_id;
+    int64_t                   last_seq;
+    int64_t                   member_count;
+    ngx_str_t                 name;
+    ngx_uint_t                dissolved;
+
+    ngx_uint_t                member;      /* a row exists (current or left) */
+    ngx_uint_t                left;
+    int64_t                   role;
+    int64_t                   joined_seq;
+    int64_t                   left_seq;
+    int64_t                   last_read_seq;
+
+    /* the event being appended */
+    int64_t                   seq;
+    int64_t                   sender_id;   /* 0: system */
+    ngx_str_t                *client_msg_id;
+    int64_t                   ev_kind;
+    ngx_str_t                 body;
+    ngx_youdu_db_result_t    *to;          /* user ids to notify */
+    json_t                   *event;
+
+    /* handler specific */
+    int64_t                   target;
+    int64_t                  *ids;
+    ngx_uint_t                nids;
+    ngx_uint_t                flag;
+    json_t                   *reply;
+    ngx_youdu_db_result_t    *saved;
+    void                     *in;          /* the handler's parsed input */
+
+    /* yd_conv_drive(): BEGIN, pre, next seq, write, insert the event,
+     * reload the conversation (want_obj), finish; dup on a resend */
+    ngx_uint_t                driving;
+    ngx_uint_t                phase;
+    ngx_uint_t                step;
+    ngx_uint_t                status;
+    ngx_uint_t                want_obj;
+    yd_conv_step_pt           pre;
+    yd_conv_step_pt           write;
+    yd_conv_step_pt           dup;
+};
+
+
+yd_conv_t *yd_conv_state(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t yd_conv_load(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step,
+    ngx_uint_t arg);
+ngx_int_t yd_conv_require(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    ngx_uint_t current);
+ngx_int_t yd_conv_next_seq(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step);
+ngx_int_t yd_conv_insert(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step);
+ngx_int_t yd_conv_select_to(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t yd_conv_finish(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step,
+    ngx_uint_t status);
+ngx_int_t yd_conv_publish(ngx_http_youdu_ctx_t *ctx, const char *type,
+    json_t *ev);
+ngx_int_t yd_conv_system_body(ngx_http_youdu_ctx_t *ctx, const char *event,
+    json_t *extra);
+ngx_int_t yd_conv_drive(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t yd_conv_start(ngx_http_youdu_ctx_t *ctx, yd_conv_step_pt pre,
+    yd_conv_step_pt write, ngx_uint_t status, ngx_uint_t want_obj);
+ngx_uint_t yd_conv_manager(yd_conv_t *c);
+ngx_int_t yd_conv_obj_sql(ngx_http_youdu_ctx_t *ctx);
+json_t *yd_conv_obj(ngx_youdu_db_result_t *res, ngx_uint_t row);
+json_t *yd_conv_event(ngx_youdu_db_result_t *res, ngx_uint_t row);
+const char *yd_conv_kind_name(int64_t kind);
+ngx_int_t yd_conv_ids(ngx_http_youdu_ctx_t *ctx, json_t *obj,
+    const char *key, ngx_uint_t required, ngx_uint_t max);
+ngx_int_t yd_conv_load_check(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    ngx_uint_t manager);
+ngx_int_t yd_conv_ids_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    const char *event, json_t *extra);
+
+/* ngx_http_youdu_msg_members.c: handlers of the conversation routes */
+ngx_int_t ngx_http_youdu_conv_add_members(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t ngx_http_youdu_conv_remove_member(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t ngx_http_youdu_conv_add_admin(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t ngx_http_youdu_conv_remove_admin(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t ngx_http_youdu_conv_dissolve(ngx_http_youdu_ctx_t *ctx);
+
+/* ngx_http_youdu_msg_recall.c */
+ngx_int_t ngx_http_youdu_msg_recall(ngx_http_youdu_ctx_t *ctx);
+
+ngx_int_t yd_conv_param(ngx_pool_t *pool, ngx_youdu_db_param_t *p,
+    int64_t v);
+ngx_int_t yd_conv_in_sql(ngx_http_youdu_ctx_t *ctx, const char *head,
+    int64_t *lead, ngx_uint_t nlead, const char *tail);
+
+
+#endif /* _NGX_HTTP_YOUDU_CONV_H_INCLUDED_ */
