@@ -143,7 +143,7 @@ ok(ws_expect_nothing($b, 1), 'user B got nothing');
 publish('yd:push', notice([$uid_b, $uid_a], 2));
 is(ws_json($_)->{seq}, 2, 'a notice to A and B reaches every device') for $a1, $a2, $b;
 
-publish('yd:push', { t => 'read', conv => 7, to => [$uid_b],
+publish("yd:push", { t => "read", conv => 7, to => [$uid_b + 0],
                      ev => { type => 'read', conv_id => 7, user_id => $uid_a + 0, seq => 2 } });
 $j = ws_json($b);
 is_deeply($j, { type => 'read', conv_id => 7, user_id => $uid_a + 0, seq => 2 }, 'read marks relayed as is');

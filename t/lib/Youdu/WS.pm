@@ -144,7 +144,10 @@ sub ws_expect_nothing {
     my $deadline = time + $t;
     while ((my $left = $deadline - time) > 0) {
         my $f = ws_recv($c, $left) or return 1;
-        return 0 if $f->{eof} || $f->{op} == 1 || $f->{op} == 8;
+        if ($f->{eof} || $f->{op} == 1 || $f->{op} == 8) {
+            Test::More::diag('unexpected: ' . ($f->{eof} ? 'EOF' : "op $f->{op} $f->{data}"));
+            return 0;
+        }
     }
     return 1;
 }
