@@ -842,6 +842,9 @@ ngx_youdu_push_write(ngx_youdu_push_conn_t *pc)
         if (!pc->wr_shut) {
             pc->wr_shut = 1;
             (void) shutdown(c->fd, SHUT_WR);
+
+            /* input that arrived meanwhile may already hold the EOF */
+            ngx_post_event(c->read, &ngx_posted_events);
         }
     }
 }
