@@ -239,6 +239,26 @@ for my $name (sort keys %bad) {
     ok($after && $after->{eof}, 'and closes the connection');
 }
 
+# ---------------------------------------------------------------- over TLS
+
+{
+    my $t = ws_open(tls => 1);
+    is($t->{status}, 101, 'wss: handshake on the TLS listener');
+    ok($t->{accept_ok}, 'wss: correct accept key');
+    ws_send($t, $JSON->encode({ type => 'auth', token => $tok_b }));
+    is(ws_json($t)->{type}, 'auth_ok', 'wss: auth_ok');
+    publish('yd:push', notice([$uid_b], 50));
+    $j = ws_json($t);
+    is($j->{seq}, 50, 'wss: events delivered');
+    ws_json($b, 1);
+    ws_send($t, 'x' x 20000 . '{"type":"ping"}') ;
+    is(ws_json($t)->{errcode}, 40001, 'wss: a 20 KB frame is read');
+    ws_send($t, "\x00", type => 'binary');
+    is((ws_close_code($t))[0], 1003, 'wss: binary frame -> close 1003');
+    my $after = ws_recv($t, 7);
+    ok($after && $after->{eof}, 'wss: then the connection is closed');
+}
+
 # ---------------------------------------------------------------- session re-check
 
 ws_json($a2, 0.1);

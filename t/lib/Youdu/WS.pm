@@ -8,6 +8,7 @@ use strict;
 use warnings;
 use Exporter 'import';
 use IO::Socket::INET;
+use IO::Socket::SSL;
 use IO::Select;
 use MIME::Base64 qw(encode_base64);
 use Digest::SHA qw(sha1_base64);
@@ -18,15 +19,22 @@ use Youdu::Test;
 our @EXPORT = qw(ws_open ws_send ws_raw ws_recv ws_json ws_close_code
                  ws_auth ws_expect_nothing);
 
-sub _addr { $URL =~ m{^http://([^:/]+):(\d+)} or die "bad URL $URL"; return ($1, $2) }
+sub _addr {
+    my $url = $_[0] ? $ENV{TEST_YOUDU_HTTPS_URL} : $URL;
+    $url =~ m{^https?://([^:/]+):(\d+)} or die "bad URL $url";
+    return ($1, $2);
+}
 
-# ws_open(key => ..., method => ..., headers => "...") ->
+# ws_open(key => ..., method => ..., headers => "...", tls => 1) ->
 #   { sock, status, head, accept_ok }
 sub ws_open {
     my (%o) = @_;
-    my ($host, $port) = _addr();
-    my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Timeout => 5)
-        or die "connect: $!";
+    my ($host, $port) = _addr($o{tls});
+    my $s = $o{tls}
+        ? IO::Socket::SSL->new(PeerAddr => $host, PeerPort => $port, Timeout => 5,
+                               SSL_verify_mode => 0)
+        : IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Timeout => 5);
+    die "connect: $! $@" unless $s;
     binmode $s;
     my $key = exists $o{key} ? $o{key}
             : encode_base64(join('', map { chr int rand 256 } 1 .. 16), '');
@@ -39,7 +47,7 @@ sub ws_open {
     my $buf = '';
     my $sel = IO::Select->new($s);
     while ($buf !~ /\r\n\r\n/) {
-        last unless $sel->can_read(5);
+        last unless _pending($s) || $sel->can_read(5);
         my $n = sysread($s, $buf, 65536, length $buf);
         last unless $n;
     }
@@ -51,6 +59,8 @@ sub ws_open {
     return { sock => $s, status => $status // 0, head => $head, buf => $rest // '',
              accept_ok => (defined $acc && $acc eq $want) ? 1 : 0 };
 }
+
+sub _pending { my ($s) = @_; return $s->isa('IO::Socket::SSL') && $s->pending }
 
 sub ws_raw {
     my ($c, $bytes) = @_;
@@ -95,7 +105,7 @@ sub ws_recv {
         }
         my $left = $deadline - time;
         return undef if $left <= 0;
-        return undef unless $sel->can_read($left);
+        return undef unless _pending($c->{sock}) || $sel->can_read($left);
         my $n = sysread($c->{sock}, $$b, 262144, length $$b);
         return { eof => 1 } unless $n;
     }
@@ -129,8 +139,8 @@ sub ws_close_code {
 
 # authenticated connection or die; returns (c, auth_ok)
 sub ws_auth {
-    my ($token) = @_;
-    my $c = ws_open();
+    my ($token, %o) = @_;
+    my $c = ws_open(%o);
     die "handshake failed: $c->{head}" unless $c->{status} == 101;
     ws_send($c, $JSON->encode({ type => 'auth', token => $token }));
     my $j = ws_json($c);
