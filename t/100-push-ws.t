@@ -276,6 +276,34 @@ ok($pings >= 1, 'device a1 got WebSocket pings meanwhile');
 ws_send($a1, '{"type":"ping"}');
 is(ws_json($a1)->{type}, 'pong', 'device a1 stays connected');
 
+# ---------------------------------------------------------------- clients that vanish mid-query
+
+# the auth query is in flight when the client goes away: the callback must
+# find the connection marked closed (ASAN would report a use after free)
+for my $i (1 .. 40) {
+    my $v = ws_open();
+    ws_send($v, $JSON->encode({ type => 'auth', token => $tok_b }));
+    close $v->{sock};
+}
+{
+    my $v = ws_auth($tok_b);
+    ws_send($v, '{"type":"ping"}');
+    is(ws_json($v)->{type}, 'pong', 'after 40 clients vanished during auth, new ones work');
+}
+
+# fan-out to many connections of one user
+{
+    my ($uid_m, $acc_m, $pw_m) = db_user();
+    my ($tok_m) = signin($acc_m, $pw_m);
+    my @conns = map { scalar ws_auth($tok_m) } 1 .. 200;
+    my $t1 = time;
+    publish('yd:push', notice([$uid_m], 77));
+    my $got = grep { my $m = ws_json($_); $m && $m->{seq} == 77 } @conns;
+    is($got, 200, '200 devices of one user all get the event');
+    diag(sprintf('fan-out to 200 connections: %.0f ms until the last one read it', (time - $t1) * 1000));
+    close $_->{sock} for @conns;
+}
+
 # ---------------------------------------------------------------- slow consumer
 
 my ($uid_s, $acc_s, $pw_s) = db_user();
