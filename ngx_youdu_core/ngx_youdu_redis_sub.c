@@ -149,6 +149,13 @@ ngx_youdu_redis_sub_connect(void)
         return;
     }
 
+    /*
+     * a subscribed connection only receives: TCP keepalive is what notices
+     * a peer that vanished without closing (PING is awkward in subscribed
+     * mode with hiredis 0.14)
+     */
+    (void) redisEnableKeepAlive(&ac->c);
+
     c = ngx_get_connection(ac->c.fd, yd_sub->log);
     if (c == NULL) {
         redisAsyncFree(ac);
