@@ -122,6 +122,7 @@ set_env() {
         NGINX_WORKERS=${YOUDU_TEST_WORKERS:-2}
         YOUDU_DEBUG_ENDPOINTS=1
         YOUDU_QUERY_TIMEOUT=4s    # t/006-query-timeout.t relies on it
+        YOUDU_PUSH_AUTH_TIMEOUT=2s; YOUDU_PUSH_RECHECK=2s    # t/100-push-ws.t
     else
         RUN_DIR=${YOUDU_RUN_DIR:-$ROOT/run}
         HTTP_PORT=${YOUDU_HTTP_PORT:-8080}; HTTPS_PORT=${YOUDU_HTTPS_PORT:-8443}
@@ -227,7 +228,10 @@ render_nginx_conf() {
         "$ROOT/conf/nginx.conf.in" > "$RUN_DIR/nginx.conf"
     local f
     for f in youdu-locations youdu-server; do
-        sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@ROOT@|$ROOT|g" "$ROOT/conf/$f.conf.in" > "$RUN_DIR/$f.conf"
+        sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@ROOT@|$ROOT|g" \
+            -e "s|@PUSH_AUTH_TIMEOUT@|${YOUDU_PUSH_AUTH_TIMEOUT:-10s}|g" \
+            -e "s|@PUSH_RECHECK@|${YOUDU_PUSH_RECHECK:-30s}|g" \
+            "$ROOT/conf/$f.conf.in" > "$RUN_DIR/$f.conf"
     done
 }
 

@@ -49,12 +49,6 @@ static void ngx_youdu_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_youdu_redis_auth_reply(redisAsyncContext *ac, void *r,
     void *privdata);
-static void ngx_youdu_redis_read_handler(ngx_event_t *ev);
-static void ngx_youdu_redis_write_handler(ngx_event_t *ev);
-static void ngx_youdu_redis_add_read(void *privdata);
-static void ngx_youdu_redis_del_read(void *privdata);
-static void ngx_youdu_redis_add_write(void *privdata);
-static void ngx_youdu_redis_del_write(void *privdata);
 static void ngx_youdu_redis_cleanup(void *privdata);
 static void ngx_youdu_redis_retry_handler(ngx_event_t *ev);
 static void ngx_youdu_redis_watchdog_handler(ngx_event_t *ev);
@@ -367,7 +361,7 @@ ngx_youdu_redis_watchdog_handler(ngx_event_t *ev)
 /* event glue */
 
 
-static void
+void
 ngx_youdu_redis_read_handler(ngx_event_t *ev)
 {
     ngx_connection_t  *c = ev->data;
@@ -376,7 +370,7 @@ ngx_youdu_redis_read_handler(ngx_event_t *ev)
 }
 
 
-static void
+void
 ngx_youdu_redis_write_handler(ngx_event_t *ev)
 {
     ngx_connection_t  *c = ev->data;
@@ -385,7 +379,7 @@ ngx_youdu_redis_write_handler(ngx_event_t *ev)
 }
 
 
-static void
+void
 ngx_youdu_redis_add_read(void *privdata)
 {
     ngx_connection_t  *c = privdata;
@@ -401,7 +395,7 @@ ngx_youdu_redis_add_read(void *privdata)
 }
 
 
-static void
+void
 ngx_youdu_redis_del_read(void *privdata)
 {
     ngx_connection_t  *c = privdata;
@@ -412,7 +406,7 @@ ngx_youdu_redis_del_read(void *privdata)
 }
 
 
-static void
+void
 ngx_youdu_redis_add_write(void *privdata)
 {
     ngx_connection_t  *c = privdata;
@@ -428,7 +422,7 @@ ngx_youdu_redis_add_write(void *privdata)
 }
 
 
-static void
+void
 ngx_youdu_redis_del_write(void *privdata)
 {
     ngx_connection_t  *c = privdata;

@@ -28,5 +28,13 @@ ngx_int_t ngx_youdu_redis_command(ngx_youdu_redis_pt handler, void *data,
 
 ngx_uint_t ngx_youdu_redis_connected(void);
 
+/* event glue shared with the SUBSCRIBE context (ngx_youdu_redis_sub.c) */
+void ngx_youdu_redis_read_handler(ngx_event_t *ev);
+void ngx_youdu_redis_write_handler(ngx_event_t *ev);
+void ngx_youdu_redis_add_read(void *privdata);
+void ngx_youdu_redis_del_read(void *privdata);
+void ngx_youdu_redis_add_write(void *privdata);
+void ngx_youdu_redis_del_write(void *privdata);
+
 
 #endif /* _NGX_YOUDU_REDIS_H_INCLUDED_ */

@@ -1,0 +1,104 @@
+
+/*
+ * youdu push: one WebSocket client.  The state lives on the heap with a
+ * reference count: the HTTP request holds one reference, every database
+ * query in flight holds one, so a query finishing after the client left
+ * finds the state (marked closed) instead of freed memory.
+ */
+
+#ifndef _NGX_YOUDU_PUSH_CONN_H_INCLUDED_
+#define _NGX_YOUDU_PUSH_CONN_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_youdu_db.h"
+#include "ngx_youdu_push_ws.h"
+
+
+#define YD_PUSH_MAX_QUEUED_FRAMES  256
+#define YD_PUSH_MAX_QUEUED_BYTES   (1024 * 1024)
+#define YD_PUSH_MAX_ERRORS         20
+
+
+typedef enum {
+    YD_PUSH_AUTH_WAIT = 0,      /* waiting for the auth frame */
+    YD_PUSH_AUTHING,            /* session query in flight */
+    YD_PUSH_OPEN,
+    YD_PUSH_CLOSING             /* close frame queued; draining */
+} ngx_youdu_push_state_e;
+
+
+typedef struct ngx_youdu_push_frame_s  ngx_youdu_push_frame_t;
+
+struct ngx_youdu_push_frame_s {
+    ngx_youdu_push_frame_t   *next;
+    size_t                    len;
+    size_t                    sent;
+    u_char                    data[1];
+};
+
+
+typedef struct {
+    ngx_msec_t                auth_timeout;
+    ngx_msec_t                recheck_interval;
+    ngx_msec_t                send_timeout;
+} ngx_youdu_push_conf_t;
+
+
+typedef struct {
+    ngx_http_request_t       *r;          /* NULL once the client is gone */
+    ngx_connection_t         *c;
+    ngx_youdu_push_conf_t    *conf;
+    ngx_uint_t                refs;
+
+    ngx_youdu_push_state_e    state;
+    int64_t                   uid;
+    int64_t                   sid;
+
+    /* bus membership (ngx_youdu_push_bus.c) */
+    ngx_queue_t               user_link;  /* in the user's list */
+    ngx_queue_t               all_link;   /* in the worker's list */
+    void                     *user_node;
+
+    /* input: one frame at a time, a fragmented message assembled apart */
+    u_char                   *rbuf;
+    size_t                    rlen;
+    u_char                   *msg;
+    size_t                    msg_len;
+    ngx_uint_t                msg_opcode;  /* 0: no message in progress */
+
+    /* output */
+    ngx_youdu_push_frame_t   *out;
+    ngx_youdu_push_frame_t  **out_last;
+    ngx_uint_t                out_frames;
+    size_t                    out_bytes;
+
+    ngx_event_t               timer;      /* auth timeout, heartbeat, linger */
+    ngx_msec_t                last_rx;
+    ngx_uint_t                errors;
+
+    ngx_youdu_db_waiter_t     waiter;
+    ngx_youdu_db_conn_t      *dc;
+    ngx_pool_t               *qpool;      /* per query; freed when done */
+
+    unsigned                  closed:1;       /* request finalized */
+    unsigned                  in_bus:1;
+    unsigned                  checking:1;     /* re-check in flight */
+    unsigned                  peer_closed:1;  /* client sent close */
+    unsigned                  wr_shut:1;
+    unsigned                  overflow:1;     /* queue limit reached */
+} ngx_youdu_push_conn_t;
+
+
+ngx_int_t ngx_youdu_push_conn_start(ngx_http_request_t *r,
+    ngx_youdu_push_conf_t *conf, ngx_str_t *accept);
+
+/* queues a text frame (JSON); on overflow the client is closed with 1008 */
+void ngx_youdu_push_conn_send_text(ngx_youdu_push_conn_t *pc, u_char *data,
+    size_t len);
+
+
+#endif /* _NGX_YOUDU_PUSH_CONN_H_INCLUDED_ */
