@@ -29,6 +29,16 @@ sub next_presence {
     return undef;
 }
 
+# skips events until one with the wanted online state (a notice published
+# just before a presence_sub may still be on its way through Redis)
+sub wait_presence {
+    my ($c, $uid, $online) = @_;
+    while (my $e = next_presence($c, $uid)) {
+        return $e if !!$e->{online} == !!$online;
+    }
+    return undef;
+}
+
 sub rest_presence {
     my ($name, $ids) = @_;
     my $j = json_ok($name, GET => "/presence?user_ids=$ids", undef, token => $atok);
@@ -104,17 +114,18 @@ bye($b4);
 
 # --- a worker killed with SIGKILL: its fields go stale after the TTL
 ws_send($a, $JSON->encode({ type => 'presence_sub', user_ids => [$bid] }));
-ok(next_presence($a, $bid), 'subscribed to B again');
+ok(wait_presence($a, $bid, 0), 'subscribed to B again: offline');
+1 while next_presence($a, $bid, 1);    # late notices of b4 (see wait_presence)
 my ($apid) = map { (split /:/)[1] } split /\n/, redis_cli('HKEYS', "yd:pres:$aid");
 my ($victim, $bpid);
 for (1 .. 20) {
     my $c = ws_auth($bweb);
-    next_presence($a, $bid);    # the field is written once A hears of it
+    wait_presence($a, $bid, 1);    # the field is written once A hears of it
     my %pids = map { (split /:/)[1] => 1 } split /\n/, redis_cli('HKEYS', "yd:pres:$bid");
     my ($pid) = keys %pids;
     if (keys %pids == 1 && $pid != $apid) { ($victim, $bpid) = ($c, $pid); last }
     bye($c);
-    next_presence($a, $bid);
+    wait_presence($a, $bid, 0);
 }
 ok($bpid, "B got a connection on a worker other than A's ($apid)") or BAIL_OUT('no other worker');
 ok(rest_presence('REST before the kill', $bid)->[0]{online}, 'B online before the kill');
@@ -169,6 +180,32 @@ for my $q ('', '?user_ids=', '?user_ids=abc', '?user_ids=1,,2', '?user_ids=0', '
 json_err('REST without a token -> 401', 401, 40100, GET => "/presence?user_ids=$bid");
 json_err('REST with a bad token -> 401', 401, 40101, GET => "/presence?user_ids=$bid",
          undef, token => 'not.a.token');
+
+# --- Redis down: 503/50301 over REST, error 50301 on the push channel;
+# once it is back, heartbeats write the fields again
+sub service {
+    my @asan = $ENV{TEST_YOUDU_ASAN} ? ('--asan') : ();
+    local $ENV{YOUDU_SERVICE_MODE} = 'test';
+    is(system("$ENV{TEST_YOUDU_ROOT}/build.sh", 'service', @_, @asan), 0, "service @_");
+}
+sub eventually {
+    my ($secs, $check) = @_;
+    my $t0 = time;
+    while (time - $t0 < $secs) { return 1 if $check->(); select(undef, undef, undef, 0.2) }
+    return 0;
+}
+service('stop', 'redis');
+ok(eventually(10, sub { my ($st, $j) = api(GET => "/presence?user_ids=$aid", undef, token => $atok);
+                        $st == 503 && $j && $j->{errcode} == 50301 && $j->{errmsg} }),
+   'REST with Redis down: 503/50301');
+ws_send($a, $JSON->encode({ type => 'presence_sub', user_ids => [$aid] }));
+my $r = ws_json($a, 5);
+$r = ws_json($a, 5) while $r && $r->{type} eq 'presence';
+ok($r && $r->{type} eq 'error' && $r->{errcode} == 50301, 'presence_sub with Redis down: error 50301');
+service('start', 'redis');
+ok(eventually(15, sub { my ($st, $j) = api(GET => "/presence?user_ids=$aid", undef, token => $atok);
+                        $st == 200 && $j->{presence}[0]{online} }),
+   'after Redis is back, A is online again (refreshed by its heartbeat)');
 
 bye($a);
 done_testing();
