@@ -123,6 +123,7 @@ set_env() {
         YOUDU_DEBUG_ENDPOINTS=1
         YOUDU_QUERY_TIMEOUT=4s    # t/006-query-timeout.t relies on it
         YOUDU_PUSH_AUTH_TIMEOUT=2s; YOUDU_PUSH_RECHECK=2s    # t/100-push-ws.t
+        YOUDU_PUSH_PRESENCE_TTL=4s                           # t/102-presence.t
     else
         RUN_DIR=${YOUDU_RUN_DIR:-$ROOT/run}
         HTTP_PORT=${YOUDU_HTTP_PORT:-8080}; HTTPS_PORT=${YOUDU_HTTPS_PORT:-8443}
@@ -231,6 +232,7 @@ render_nginx_conf() {
         sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@ROOT@|$ROOT|g" \
             -e "s|@PUSH_AUTH_TIMEOUT@|${YOUDU_PUSH_AUTH_TIMEOUT:-10s}|g" \
             -e "s|@PUSH_RECHECK@|${YOUDU_PUSH_RECHECK:-30s}|g" \
+            -e "s|@PUSH_PRESENCE_TTL@|${YOUDU_PUSH_PRESENCE_TTL:-90s}|g" \
             "$ROOT/conf/$f.conf.in" > "$RUN_DIR/$f.conf"
     done
 }

@@ -94,6 +94,7 @@ static const ngx_http_youdu_route_t  *ngx_http_youdu_tables[] = {
     ngx_http_youdu_account_admin_routes,
     ngx_http_youdu_conv_routes,
     ngx_http_youdu_msg_routes,
+    ngx_http_youdu_presence_routes,
     NULL
 };
 

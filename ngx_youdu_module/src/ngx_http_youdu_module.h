@@ -188,6 +188,7 @@ extern const ngx_http_youdu_route_t  ngx_http_youdu_import_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_account_admin_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_conv_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_msg_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_presence_routes[];
 
 /* ngx_http_youdu_auth.c */
 ngx_int_t ngx_http_youdu_password_policy(ngx_http_youdu_ctx_t *ctx,

@@ -65,6 +65,13 @@ static ngx_command_t  ngx_http_youdu_push_commands[] = {
       offsetof(ngx_http_youdu_push_loc_conf_t, push.recheck_interval),
       NULL },
 
+    { ngx_string("youdu_push_presence_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_youdu_push_loc_conf_t, push.presence_ttl),
+      NULL },
+
       ngx_null_command
 };
 
@@ -120,6 +127,7 @@ ngx_http_youdu_push_create_loc_conf(ngx_conf_t *cf)
     plcf->enabled = NGX_CONF_UNSET;
     plcf->push.auth_timeout = NGX_CONF_UNSET_MSEC;
     plcf->push.recheck_interval = NGX_CONF_UNSET_MSEC;
+    plcf->push.presence_ttl = NGX_CONF_UNSET;
 
     return plcf;
 }
@@ -141,6 +149,19 @@ ngx_http_youdu_push_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"youdu_push_recheck_interval\" must be at "
                            "least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_merge_sec_value(conf->push.presence_ttl,
+                             prev->push.presence_ttl, 90);
+
+    /* each connection refreshes its presence once per interval */
+    if ((ngx_msec_t) conf->push.presence_ttl * 1000
+        < conf->push.recheck_interval + 1000)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"youdu_push_presence_ttl\" must exceed "
+                           "\"youdu_push_recheck_interval\" by at least 1s");
         return NGX_CONF_ERROR;
     }
 

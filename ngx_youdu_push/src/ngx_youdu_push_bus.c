@@ -11,6 +11,7 @@
 
 #include "ngx_youdu_redis_sub.h"
 #include "ngx_youdu_push_bus.h"
+#include "ngx_youdu_push_presence.h"
 
 
 typedef struct {
@@ -23,6 +24,7 @@ static void ngx_youdu_push_bus_message(ngx_str_t *channel,
     ngx_str_t *payload);
 static void ngx_youdu_push_bus_user_event(json_t *notice);
 static void ngx_youdu_push_bus_org(ngx_str_t *payload);
+static void ngx_youdu_push_bus_presence(json_t *notice);
 static ngx_youdu_push_user_t *ngx_youdu_push_bus_lookup(int64_t uid);
 
 
@@ -41,6 +43,7 @@ ngx_youdu_push_bus_init(ngx_cycle_t *cycle)
                     ngx_rbtree_insert_value);
     ngx_queue_init(&ngx_youdu_push_all);
     ngx_youdu_push_log = cycle->log;
+    ngx_youdu_push_presence_init();
 
     if (ngx_youdu_redis_sub_start(cycle, ngx_youdu_push_channels,
                                   ngx_youdu_push_bus_message)
@@ -101,6 +104,8 @@ ngx_youdu_push_bus_remove(ngx_youdu_push_conn_t *pc)
 
     u = pc->user_node;
 
+    ngx_youdu_push_presence_set(pc, 0);
+
     ngx_queue_remove(&pc->user_link);
     ngx_queue_remove(&pc->all_link);
     pc->user_node = NULL;
@@ -160,7 +165,15 @@ ngx_youdu_push_bus_message(ngx_str_t *channel, ngx_str_t *payload)
         return;
     }
 
-    ngx_youdu_push_bus_user_event(notice);
+    if (json_is_string(json_object_get(notice, "t"))
+        && ngx_strcmp(json_string_value(json_object_get(notice, "t")),
+                      "presence") == 0)
+    {
+        ngx_youdu_push_bus_presence(notice);
+
+    } else {
+        ngx_youdu_push_bus_user_event(notice);
+    }
 
     json_decref(notice);
 }
@@ -247,4 +260,72 @@ ngx_youdu_push_bus_org(ngx_str_t *payload)
         pc = ngx_queue_data(q, ngx_youdu_push_conn_t, all_link);
         ngx_youdu_push_conn_send_text(pc, buf, p - buf);
     }
+}
+
+
+/*
+ * {"t":"presence","user_id","online","devices"} goes to every local
+ * connection that subscribed to the user.  Subscriptions are a sorted
+ * array per connection, so this walks the worker's connections with a
+ * binary search each (5,000 connections: ~60,000 comparisons, well under
+ * a millisecond, only when a user's device set changes); an index by
+ * subscribed user would need up to 1,000 tree entries per connection,
+ * rebuilt on every presence_sub, for a gain only at far larger scales.
+ */
+
+static void
+ngx_youdu_push_bus_presence(json_t *notice)
+{
+    char                   *text;
+    size_t                  len;
+    json_t                 *ev, *uid;
+    int64_t                 id;
+    ngx_queue_t            *q;
+    ngx_youdu_push_conn_t  *pc;
+
+    uid = json_object_get(notice, "user_id");
+
+    if (!json_is_integer(uid)) {
+        ngx_log_error(NGX_LOG_ERR, ngx_youdu_push_log, 0,
+                      YD_LOG_TAG "push: presence notice without user_id");
+        return;
+    }
+
+    id = json_integer_value(uid);
+    text = NULL;
+    len = 0;
+
+    for (q = ngx_queue_head(&ngx_youdu_push_all);
+         q != ngx_queue_sentinel(&ngx_youdu_push_all);
+         q = ngx_queue_next(q))
+    {
+        pc = ngx_queue_data(q, ngx_youdu_push_conn_t, all_link);
+
+        if (!ngx_youdu_push_presence_subscribed(pc, id)) {
+            continue;
+        }
+
+        if (text == NULL) {
+            ev = json_pack("{s:s, s:O, s:O, s:O}", "type", "presence",
+                           "user_id", uid,
+                           "online", json_object_get(notice, "online"),
+                           "devices", json_object_get(notice, "devices"));
+            if (ev == NULL) {
+                return;
+            }
+
+            text = json_dumps(ev, JSON_COMPACT);
+            json_decref(ev);
+
+            if (text == NULL) {
+                return;
+            }
+
+            len = ngx_strlen(text);
+        }
+
+        ngx_youdu_push_conn_send_text(pc, (u_char *) text, len);
+    }
+
+    free(text);
 }

@@ -16,12 +16,13 @@
 #include "ngx_youdu_auth.h"
 #include "ngx_youdu_utf8.h"
 #include "ngx_youdu_push_bus.h"
+#include "ngx_youdu_push_presence.h"
 
 
 #define YD_PUSH_CLOSE_WAIT   5000     /* drain + closing handshake */
 
 #define YD_PUSH_SESSION_SQL                                                   \
-    "SELECT s.revoked_at IS NULL, u.enable_state "                           \
+    "SELECT s.revoked_at IS NULL, u.enable_state, s.device_type "                           \
     "FROM sessions s JOIN users u ON u.id = s.user_id "                      \
     "WHERE s.id = ? AND s.user_id = ?"
 
@@ -55,7 +56,6 @@ static void ngx_youdu_push_close(ngx_youdu_push_conn_t *pc, ngx_uint_t code,
     const char *reason);
 static void ngx_youdu_push_finalize(ngx_youdu_push_conn_t *pc);
 static void ngx_youdu_push_cleanup(void *data);
-static void ngx_youdu_push_unref(ngx_youdu_push_conn_t *pc);
 static void ngx_youdu_push_check(ngx_youdu_push_conn_t *pc);
 static void ngx_youdu_push_db_acquired(void *data, ngx_youdu_db_conn_t *dc);
 static void ngx_youdu_push_db_done(void *data, ngx_youdu_db_result_t *res);
@@ -167,6 +167,18 @@ ngx_youdu_push_conn_send_text(ngx_youdu_push_conn_t *pc, u_char *data,
 }
 
 
+/* a batch the client asked for (presence snapshot): bounded by bytes only */
+
+void
+ngx_youdu_push_conn_send_batch(ngx_youdu_push_conn_t *pc, u_char *data,
+    size_t len)
+{
+    if (pc->state == YD_PUSH_OPEN) {
+        ngx_youdu_push_enqueue(pc, YD_WS_OP_TEXT, data, len, 2);
+    }
+}
+
+
 /* events */
 
 
@@ -250,6 +262,11 @@ ngx_youdu_push_timer_handler(ngx_event_t *ev)
         }
 
         ngx_youdu_push_enqueue(pc, YD_WS_OP_PING, NULL, 0, 0);
+
+        /* keeps this device's presence from going stale */
+        if (pc->state == YD_PUSH_OPEN) {
+            ngx_youdu_push_presence_set(pc, 1);
+        }
 
         if (!pc->checking) {
             ngx_youdu_push_check(pc);
@@ -479,11 +496,26 @@ ngx_youdu_push_message(ngx_youdu_push_conn_t *pc, u_char *data, size_t len)
     } else if (ngx_strcmp(t, "ack") == 0) {
         /* informational for now */
 
+    } else if (ngx_strcmp(t, "presence_sub") == 0) {
+        rc = ngx_youdu_push_presence_sub(pc, msg);
+
+        if (rc == NGX_DECLINED) {
+            ngx_youdu_push_client_error(pc, "presence_sub needs \"user_ids\": "
+                                        "an array of at most 1000 positive "
+                                        "integers");
+
+        } else if (rc == NGX_ERROR) {
+            ngx_youdu_push_close(pc, YD_WS_CLOSE_INTERNAL, "no memory");
+        }
+
+        rc = NGX_OK;
+
     } else if (ngx_strcmp(t, "auth") == 0) {
         ngx_youdu_push_client_error(pc, "already authenticated");
 
     } else {
-        ngx_youdu_push_client_error(pc, "unknown \"type\": use ping or ack");
+        ngx_youdu_push_client_error(pc, "unknown \"type\": use ping, ack or "
+                                    "presence_sub");
     }
 
     json_decref(msg);
@@ -634,7 +666,7 @@ ngx_youdu_push_db_done(void *data, ngx_youdu_db_result_t *res)
         pc->qpool = NULL;
     }
 
-    ngx_youdu_push_unref(pc);
+    ngx_youdu_push_conn_unref(pc);
 }
 
 
@@ -664,7 +696,7 @@ ngx_youdu_push_checked(ngx_youdu_push_conn_t *pc, ngx_youdu_db_result_t *res)
     ok = 0;
     why = "session revoked";
 
-    if (res->nrows == 1 && res->ncols == 2
+    if (res->nrows == 1 && res->ncols == 3
         && yd_cell(res, 0, 0)->data != NULL
         && yd_cell(res, 0, 1)->data != NULL)
     {
@@ -680,6 +712,12 @@ ngx_youdu_push_checked(ngx_youdu_push_conn_t *pc, ngx_youdu_db_result_t *res)
         } else {
             ok = 1;
         }
+    }
+
+    if (ok && state == YD_PUSH_AUTHING && yd_cell(res, 0, 2)->data != NULL) {
+        (void) ngx_cpystrn(pc->device, yd_cell(res, 0, 2)->data,
+                           ngx_min(yd_cell(res, 0, 2)->len + 1,
+                                   sizeof(pc->device)));
     }
 
     if (state == YD_PUSH_AUTHING) {
@@ -698,6 +736,7 @@ ngx_youdu_push_checked(ngx_youdu_push_conn_t *pc, ngx_youdu_db_result_t *res)
 
         pc->state = YD_PUSH_OPEN;
         ngx_youdu_push_bus_add(pc);
+        ngx_youdu_push_presence_set(pc, 1);
 
         p = ngx_sprintf(buf, "{\"type\":\"auth_ok\",\"user_id\":%L,"
                         "\"session_id\":%L}", pc->uid, pc->sid);
@@ -763,13 +802,12 @@ ngx_youdu_push_enqueue(ngx_youdu_push_conn_t *pc, ngx_uint_t opcode,
     size_t                   hlen;
     ngx_youdu_push_frame_t  *f;
 
-    if (!force && pc->state == YD_PUSH_CLOSING) {
+    if (force != 1 && pc->state == YD_PUSH_CLOSING) {
         return;
     }
 
-    if (!force
-        && (pc->out_frames >= YD_PUSH_MAX_QUEUED_FRAMES
-            || pc->out_bytes + len > YD_PUSH_MAX_QUEUED_BYTES))
+    if ((force == 0 && pc->out_frames >= YD_PUSH_MAX_QUEUED_FRAMES)
+        || (force != 1 && pc->out_bytes + len > YD_PUSH_MAX_QUEUED_BYTES))
     {
         /* closed from the write handler: the caller may be walking a list */
         pc->overflow = 1;
@@ -1005,19 +1043,30 @@ ngx_youdu_push_cleanup(void *data)
 
     ngx_free(pc->rbuf);
     ngx_free(pc->msg);
+    ngx_free(pc->subs);
     pc->rbuf = NULL;
     pc->msg = NULL;
+    pc->subs = NULL;
+    pc->nsubs = 0;
 
     pc->closed = 1;
     pc->r = NULL;
     pc->c = NULL;
 
-    ngx_youdu_push_unref(pc);
+    ngx_youdu_push_conn_unref(pc);
 }
 
 
-static void
-ngx_youdu_push_unref(ngx_youdu_push_conn_t *pc)
+void
+ngx_youdu_push_conn_send_error(ngx_youdu_push_conn_t *pc, ngx_uint_t errcode,
+    const char *errmsg)
+{
+    ngx_youdu_push_send_error(pc, errcode, errmsg);
+}
+
+
+void
+ngx_youdu_push_conn_unref(ngx_youdu_push_conn_t *pc)
 {
     if (--pc->refs == 0) {
         ngx_free(pc);

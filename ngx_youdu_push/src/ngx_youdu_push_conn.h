@@ -45,6 +45,7 @@ typedef struct {
     ngx_msec_t                auth_timeout;
     ngx_msec_t                recheck_interval;
     ngx_msec_t                send_timeout;
+    time_t                    presence_ttl;   /* seconds */
 } ngx_youdu_push_conf_t;
 
 
@@ -62,6 +63,12 @@ typedef struct {
     ngx_queue_t               user_link;  /* in the user's list */
     ngx_queue_t               all_link;   /* in the worker's list */
     void                     *user_node;
+
+    /* presence (ngx_youdu_push_presence.c) */
+    u_char                    device[17];     /* sessions.device_type */
+    u_char                    pres_field[48]; /* "<node>:<pid>:<conn>" */
+    int64_t                  *subs;           /* presence_sub, sorted */
+    ngx_uint_t                nsubs;
 
     /* input: one frame at a time, a fragmented message assembled apart */
     u_char                   *rbuf;
@@ -90,14 +97,22 @@ typedef struct {
     unsigned                  peer_closed:1;  /* client sent close */
     unsigned                  wr_shut:1;
     unsigned                  overflow:1;     /* queue limit reached */
+    unsigned                  pres_on:1;      /* field written in Redis */
 } ngx_youdu_push_conn_t;
 
 
 ngx_int_t ngx_youdu_push_conn_start(ngx_http_request_t *r,
     ngx_youdu_push_conf_t *conf, ngx_str_t *accept);
 
+void ngx_youdu_push_conn_unref(ngx_youdu_push_conn_t *pc);
+void ngx_youdu_push_conn_send_error(ngx_youdu_push_conn_t *pc,
+    ngx_uint_t errcode, const char *errmsg);
+
 /* queues a text frame (JSON); on overflow the client is closed with 1008 */
 void ngx_youdu_push_conn_send_text(ngx_youdu_push_conn_t *pc, u_char *data,
+    size_t len);
+/* the same, exempt from the frame count limit (one answer of many frames) */
+void ngx_youdu_push_conn_send_batch(ngx_youdu_push_conn_t *pc, u_char *data,
     size_t len);
 
 

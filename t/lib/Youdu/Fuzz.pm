@@ -81,6 +81,7 @@ my @ROUTES = (
     [POST   => '/conversations/:id/read',        'user',  { seq => 'int' }, []],
     [GET    => '/conversations/:id/messages/:seq/reads', 'user', {}, []],
     [POST   => '/conversations/:id/messages/:seq/recall', 'user', {}, []],
+    [GET    => '/presence',                      'user',  {}, [qw(user_ids)]],
 );
 
 sub user_fields {
