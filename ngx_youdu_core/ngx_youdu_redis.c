@@ -204,35 +204,54 @@ ngx_youdu_redis_connect(void)
         return;
     }
 
-    c = ngx_get_connection(ac->c.fd, yd_redis->log);
+    c = ngx_youdu_redis_attach(ac, yd_redis->log, ngx_youdu_redis_cleanup,
+                               ngx_youdu_redis_on_connect,
+                               ngx_youdu_redis_on_disconnect);
     if (c == NULL) {
         redisAsyncFree(ac);
         ngx_youdu_redis_schedule_retry();
         return;
     }
 
-    c->data = ac;
-    c->read->handler = ngx_youdu_redis_read_handler;
-    c->write->handler = ngx_youdu_redis_write_handler;
-    c->read->log = yd_redis->log;
-    c->write->log = yd_redis->log;
-
     yd_redis->ac = ac;
     yd_redis->c = c;
     yd_redis->connect_started = ngx_current_msec;
+
+}
+
+
+ngx_connection_t *
+ngx_youdu_redis_attach(redisAsyncContext *ac, ngx_log_t *log,
+    void (*cleanup)(void *privdata), redisConnectCallback *on_connect,
+    redisDisconnectCallback *on_disconnect)
+{
+    ngx_connection_t  *c;
+
+    c = ngx_get_connection(ac->c.fd, log);
+    if (c == NULL) {
+        return NULL;
+    }
+
+    c->data = ac;
+    c->read->handler = ngx_youdu_redis_read_handler;
+    c->write->handler = ngx_youdu_redis_write_handler;
+    c->read->log = log;
+    c->write->log = log;
 
     ac->ev.data = c;
     ac->ev.addRead = ngx_youdu_redis_add_read;
     ac->ev.delRead = ngx_youdu_redis_del_read;
     ac->ev.addWrite = ngx_youdu_redis_add_write;
     ac->ev.delWrite = ngx_youdu_redis_del_write;
-    ac->ev.cleanup = ngx_youdu_redis_cleanup;
+    ac->ev.cleanup = cleanup;
 
-    redisAsyncSetConnectCallback(ac, ngx_youdu_redis_on_connect);
-    redisAsyncSetDisconnectCallback(ac, ngx_youdu_redis_on_disconnect);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
 
     /* connect completes on the first write event */
     ngx_youdu_redis_add_write(c);
+
+    return c;
 }
 
 
@@ -435,11 +454,9 @@ ngx_youdu_redis_del_write(void *privdata)
 
 /* hiredis frees the context and closes the socket; we drop our wrapper */
 
-static void
-ngx_youdu_redis_cleanup(void *privdata)
+void
+ngx_youdu_redis_detach(ngx_connection_t *c)
 {
-    ngx_connection_t  *c = privdata;
-
     if (c->read->active) {
         ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
     }
@@ -458,6 +475,16 @@ ngx_youdu_redis_cleanup(void *privdata)
 
     c->fd = (ngx_socket_t) -1;
     ngx_free_connection(c);
+}
+
+
+
+static void
+ngx_youdu_redis_cleanup(void *privdata)
+{
+    ngx_connection_t  *c = privdata;
+
+    ngx_youdu_redis_detach(c);
 
     if (yd_redis->c == c) {
         yd_redis->c = NULL;

@@ -29,6 +29,17 @@ ngx_int_t ngx_youdu_redis_command(ngx_youdu_redis_pt handler, void *data,
 ngx_uint_t ngx_youdu_redis_connected(void);
 
 /* event glue shared with the SUBSCRIBE context (ngx_youdu_redis_sub.c) */
+/*
+ * Wraps a freshly connected async context's socket for nginx's event loop
+ * and installs the callbacks; NULL when no connection slot is free (the
+ * caller frees the context).  cleanup must drop the returned connection
+ * with ngx_youdu_redis_detach().
+ */
+ngx_connection_t *ngx_youdu_redis_attach(redisAsyncContext *ac, ngx_log_t *log,
+    void (*cleanup)(void *privdata), redisConnectCallback *on_connect,
+    redisDisconnectCallback *on_disconnect);
+void ngx_youdu_redis_detach(ngx_connection_t *c);
+
 void ngx_youdu_redis_read_handler(ngx_event_t *ev);
 void ngx_youdu_redis_write_handler(ngx_event_t *ev);
 void ngx_youdu_redis_add_read(void *privdata);

@@ -156,34 +156,18 @@ ngx_youdu_redis_sub_connect(void)
      */
     (void) redisEnableKeepAlive(&ac->c);
 
-    c = ngx_get_connection(ac->c.fd, yd_sub->log);
+    c = ngx_youdu_redis_attach(ac, yd_sub->log, ngx_youdu_redis_sub_cleanup,
+                               ngx_youdu_redis_sub_on_connect,
+                               ngx_youdu_redis_sub_on_disconnect);
     if (c == NULL) {
         redisAsyncFree(ac);
         ngx_youdu_redis_sub_schedule_retry();
         return;
     }
 
-    c->data = ac;
-    c->read->handler = ngx_youdu_redis_read_handler;
-    c->write->handler = ngx_youdu_redis_write_handler;
-    c->read->log = yd_sub->log;
-    c->write->log = yd_sub->log;
-
     yd_sub->ac = ac;
     yd_sub->c = c;
     yd_sub->connect_started = ngx_current_msec;
-
-    ac->ev.data = c;
-    ac->ev.addRead = ngx_youdu_redis_add_read;
-    ac->ev.delRead = ngx_youdu_redis_del_read;
-    ac->ev.addWrite = ngx_youdu_redis_add_write;
-    ac->ev.delWrite = ngx_youdu_redis_del_write;
-    ac->ev.cleanup = ngx_youdu_redis_sub_cleanup;
-
-    redisAsyncSetConnectCallback(ac, ngx_youdu_redis_sub_on_connect);
-    redisAsyncSetDisconnectCallback(ac, ngx_youdu_redis_sub_on_disconnect);
-
-    ngx_youdu_redis_add_write(c);
 }
 
 
@@ -371,24 +355,7 @@ ngx_youdu_redis_sub_cleanup(void *privdata)
 {
     ngx_connection_t  *c = privdata;
 
-    if (c->read->active) {
-        ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
-    }
-
-    if (c->write->active) {
-        ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
-    }
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    c->fd = (ngx_socket_t) -1;
-    ngx_free_connection(c);
+    ngx_youdu_redis_detach(c);
 
     if (yd_sub && yd_sub->c == c) {
         yd_sub->c = NULL;
