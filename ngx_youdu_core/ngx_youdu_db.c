@@ -323,6 +323,14 @@ ngx_youdu_db_serve_waiters(void)
 void
 ngx_youdu_db_release(ngx_youdu_db_conn_t *dc)
 {
+    /*
+     * the requester's log context lives in its request pool: from now on
+     * (orphaned statement, ROLLBACK, idle) log without it
+     */
+    dc->log.connection = yd_db->log->connection;
+    dc->log.data = yd_db->log->data;
+    dc->log.handler = yd_db->log->handler;
+
     if (dc->phase != YD_DB_PHASE_NONE) {
         /* still running a statement whose requester gave up */
         dc->orphan = 1;
