@@ -215,8 +215,9 @@ start_redis() {
 }
 
 render_nginx_conf() {
-    mkdir -p "$RUN_DIR"/{log,tmp/body,tmp/proxy,tmp/fastcgi,tmp/uwsgi,tmp/scgi,files}
-    chown -R nobody:nogroup "$RUN_DIR/tmp" "$RUN_DIR/files" 2>/dev/null || true
+    mkdir -p "$RUN_DIR"/{log/asan,tmp/body,tmp/proxy,tmp/fastcgi,tmp/uwsgi,tmp/scgi,files}
+    # workers run as nobody: their temp files, uploads and sanitizer reports
+    chown -R nobody:nogroup "$RUN_DIR/tmp" "$RUN_DIR/files" "$RUN_DIR/log/asan" 2>/dev/null || true
     local asan_env=""
     [ $ASAN = 1 ] && asan_env="env ASAN_OPTIONS;"
     local debug=""
@@ -240,7 +241,7 @@ render_nginx_conf() {
 nginx_cmd() {
     if [ $ASAN = 1 ]; then
         LD_PRELOAD=$(gcc -print-file-name=libasan.so) \
-        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:log_path=$RUN_DIR/log/asan} \
+        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:log_path=$RUN_DIR/log/asan/asan} \
             /usr/sbin/nginx -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" "$@"
     else
         /usr/sbin/nginx -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" "$@"
@@ -384,8 +385,9 @@ test)
     [ $? -eq 0 ] || rc=1
     set -e
     stop_stack
-    if cat "$RUN_DIR/log/error.log" "$RUN_DIR"/log/asan* 2>/dev/null \
-        | grep -E '\[alert\]|\[emerg\]|exited on signal|AddressSanitizer|runtime error' \
+    # a worker stopped by the sanitizer exits with code 1 and reports in log/asan/
+    if cat "$RUN_DIR/log/error.log" "$RUN_DIR"/log/asan/* 2>/dev/null \
+        | grep -E '\[alert\]|\[emerg\]|exited on signal|exited with code [1-9]|AddressSanitizer|runtime error' \
         | grep -v 'exited on signal 9$'; then   # SIGKILL: only the guarantee tests send it
         log "nginx logged alerts or crashes (above)"; rc=1
     fi

@@ -34,7 +34,7 @@ is_deeply([sort map { "$_->{method} $_->{pattern} $_->{auth}" } fuzz_routes()], 
           'every route of the route tables is fuzzed, with its auth level');
 
 my $mark = error_log_mark();
-my %asan_before = map { $_ => 1 } glob(run_dir() . '/log/asan*');
+my %asan_before = map { $_ => 1 } glob(run_dir() . '/log/asan/*');
 my $admin = admin_token();
 
 # the callers; self-service routes that change the caller's own account
@@ -325,7 +325,7 @@ is($st, 200, 'nginx still answers /ping');
 my $log = error_log_since($mark);
 my @bad = grep { /\[(alert|crit|emerg)\]|exited on signal|AddressSanitizer/ } split /\n/, $log;
 ok(!@bad, 'the error log shows no crash or alert') or diag(join "\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
-my @asan = grep { !$asan_before{$_} } glob(run_dir() . '/log/asan*');
+my @asan = grep { !$asan_before{$_} } glob(run_dir() . '/log/asan/*');
 ok(!@asan, 'AddressSanitizer reported nothing') or diag(`head -40 @asan`);
 
 my $after = org_counts();

@@ -179,7 +179,7 @@ sub nginx_cmd {
     my @args = @_;
     my @pre = $ENV{TEST_YOUDU_ASAN}
         ? ('env', 'LD_PRELOAD=' . `gcc -print-file-name=libasan.so` =~ s/\s+$//r,
-           "ASAN_OPTIONS=detect_leaks=0:log_path=$RUN/log/asan")
+           "ASAN_OPTIONS=detect_leaks=0:log_path=$RUN/log/asan/asan")
         : ();
     return system(@pre, '/usr/sbin/nginx', '-p', $RUN, '-c', "$RUN/nginx.conf", @args);
 }
