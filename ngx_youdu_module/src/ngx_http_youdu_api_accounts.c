@@ -72,6 +72,26 @@ ngx_http_youdu_acct_new(ngx_http_youdu_ctx_t *ctx)
 }
 
 
+/* stage 0 of a write on the user in the path: state, id, transaction */
+
+static ngx_int_t
+ngx_http_youdu_acct_begin(ngx_http_youdu_ctx_t *ctx)
+{
+    ngx_http_youdu_acct_t  *a;
+
+    a = ngx_http_youdu_acct_new(ctx);
+    if (a == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (yd_arg_int(ctx, 0, &a->uid) != NGX_OK) {
+        return NGX_DONE;
+    }
+
+    return yd_begin(ctx);
+}
+
+
 static ngx_int_t
 ngx_http_youdu_acct_select(ngx_http_youdu_ctx_t *ctx, ngx_uint_t for_update)
 {
@@ -299,16 +319,7 @@ ngx_http_youdu_acct_unlock(ngx_http_youdu_ctx_t *ctx)
     switch (ctx->stage) {
 
     case 0:
-        a = ngx_http_youdu_acct_new(ctx);
-        if (a == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (yd_arg_int(ctx, 0, &a->uid) != NGX_OK) {
-            return NGX_DONE;
-        }
-
-        return yd_begin(ctx);
+        return ngx_http_youdu_acct_begin(ctx);
 
     case 1:
         return ngx_http_youdu_acct_select(ctx, 1);
@@ -421,16 +432,7 @@ ngx_http_youdu_acct_revoke_all(ngx_http_youdu_ctx_t *ctx)
     switch (ctx->stage) {
 
     case 0:
-        a = ngx_http_youdu_acct_new(ctx);
-        if (a == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (yd_arg_int(ctx, 0, &a->uid) != NGX_OK) {
-            return NGX_DONE;
-        }
-
-        return yd_begin(ctx);
+        return ngx_http_youdu_acct_begin(ctx);
 
     case 1:
         return ngx_http_youdu_acct_select(ctx, 1);
