@@ -24,7 +24,7 @@ typedef struct {
 
 /* a resend: the original message, never a second one */
 
-static ngx_int_t
+ngx_int_t
 yd_msg_dup(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
 {
     json_t                 *obj;
@@ -66,7 +66,7 @@ yd_msg_dup(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
  * change also takes: the sender is still a member
  */
 
-static ngx_int_t
+ngx_int_t
 yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
 {
     switch (step) {
@@ -305,7 +305,8 @@ ngx_http_youdu_msg_send(ngx_http_youdu_ctx_t *ctx)
             "SELECT sender_id, IF(recalled, '', "
             "LEFT(IFNULL(JSON_VALUE(body, '$.text'), ''), 60)) "
             "FROM messages WHERE conv_id = ? AND seq = ? AND seq >= ? "
-            "AND kind = 1", "iii", c->conv_id, in->quote_seq, c->joined_seq);
+            "AND kind IN (1, 5)", "iii", c->conv_id, in->quote_seq,
+            c->joined_seq);
 
     default:
         if (res->nrows == 0) {
@@ -644,5 +645,11 @@ const ngx_http_youdu_route_t  ngx_http_youdu_msg_routes[] = {
       ngx_http_youdu_msg_reads, YD_AUTH_USER, 0, 0 },
     { NGX_HTTP_POST, "/conversations/:id/messages/:seq/recall",
       ngx_http_youdu_msg_recall, YD_AUTH_USER, 0, 0 },
+    { NGX_HTTP_POST, "/conversations/:id/forward",
+      ngx_http_youdu_msg_forward, YD_AUTH_USER, 0, 0 },
+    { NGX_HTTP_GET, "/conversations/:id/messages/:seq/forward",
+      ngx_http_youdu_msg_forward_items, YD_AUTH_USER, 0, 0 },
+    { NGX_HTTP_POST, "/conversations/:id/typing", ngx_http_youdu_msg_typing,
+      YD_AUTH_USER, 0, 0 },
     { 0, NULL, NULL, 0, 0, 0 }
 };

@@ -20,12 +20,17 @@
 #define YD_MEMBER_OWNER       2
 
 #define YD_MSG_TEXT           1
+#define YD_MSG_IMAGE          2
+#define YD_MSG_FILE           3
+#define YD_MSG_CARD           4
+#define YD_MSG_FORWARD        5
 #define YD_MSG_SYSTEM         6
 #define YD_MSG_RECALL         7
 
 #define YD_MULTI_MAX          200
 #define YD_GROUP_MAX          5000
 #define YD_TEXT_MAX           5000
+#define YD_SEQ_MAX            ((int64_t) 1 << 62)
 
 /* a sender may recall his own message this many seconds after sending */
 #define YD_RECALL_WINDOW      120
@@ -131,6 +136,20 @@ ngx_int_t ngx_http_youdu_conv_dissolve(ngx_http_youdu_ctx_t *ctx);
 
 /* ngx_http_youdu_msg_recall.c */
 ngx_int_t ngx_http_youdu_msg_recall(ngx_http_youdu_ctx_t *ctx);
+
+/* ngx_http_youdu_api_msg.c: steps of a send, shared with other writers of
+ * messages: the resend answer, the sender still a member under the lock */
+ngx_int_t yd_msg_dup(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    ngx_uint_t step);
+ngx_int_t yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    ngx_uint_t step);
+
+/* ngx_http_youdu_msg_forward.c */
+ngx_int_t ngx_http_youdu_msg_forward(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t ngx_http_youdu_msg_forward_items(ngx_http_youdu_ctx_t *ctx);
+
+/* ngx_http_youdu_msg_typing.c */
+ngx_int_t ngx_http_youdu_msg_typing(ngx_http_youdu_ctx_t *ctx);
 
 ngx_int_t yd_conv_param(ngx_pool_t *pool, ngx_youdu_db_param_t *p,
     int64_t v);

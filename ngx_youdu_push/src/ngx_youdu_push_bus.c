@@ -28,6 +28,16 @@ static void ngx_youdu_push_bus_presence(json_t *notice);
 static ngx_youdu_push_user_t *ngx_youdu_push_bus_lookup(int64_t uid);
 
 
+/*
+ * DESIGN.md section 8: typing notices are the first thing dropped for a
+ * client that reads slowly, long before its queue reaches the limit that
+ * closes it
+ */
+#define ngx_youdu_push_bus_busy(pc)                                           \
+    ((pc)->out_frames >= YD_PUSH_MAX_QUEUED_FRAMES / 2                        \
+     || (pc)->out_bytes >= YD_PUSH_MAX_QUEUED_BYTES / 2)
+
+
 static const char  *ngx_youdu_push_channels[] = { "yd:push", "yd:org", NULL };
 
 static ngx_rbtree_t        ngx_youdu_push_users;
@@ -184,13 +194,18 @@ ngx_youdu_push_bus_user_event(json_t *notice)
 {
     char                   *text;
     size_t                  i, len;
-    json_t                 *to, *ev, *id;
+    json_t                 *to, *ev, *id, *t;
+    ngx_uint_t              droppable;
     ngx_queue_t            *q;
     ngx_youdu_push_user_t  *u;
     ngx_youdu_push_conn_t  *pc;
 
     to = json_object_get(notice, "to");
     ev = json_object_get(notice, "ev");
+    t = json_object_get(notice, "t");
+
+    droppable = json_is_string(t)
+                && ngx_strcmp(json_string_value(t), "typing") == 0;
 
     if (!json_is_array(to) || !json_is_object(ev)) {
         ngx_log_error(NGX_LOG_ERR, ngx_youdu_push_log, 0,
@@ -227,6 +242,11 @@ ngx_youdu_push_bus_user_event(json_t *notice)
              q = ngx_queue_next(q))
         {
             pc = ngx_queue_data(q, ngx_youdu_push_conn_t, user_link);
+
+            if (droppable && ngx_youdu_push_bus_busy(pc)) {
+                continue;
+            }
+
             ngx_youdu_push_conn_send_text(pc, (u_char *) text, len);
         }
     }
