@@ -81,6 +81,10 @@ my @ROUTES = (
     [POST   => '/conversations/:id/read',        'user',  { seq => 'int' }, []],
     [GET    => '/conversations/:id/messages/:seq/reads', 'user', {}, []],
     [POST   => '/conversations/:id/messages/:seq/recall', 'user', {}, []],
+    [POST   => '/conversations/:id/forward',     'user',
+        { client_msg_id => 'str', from_conv_id => 'int', seqs => 'conf', title => 'str' }, []],
+    [GET    => '/conversations/:id/messages/:seq/forward', 'user', {}, [qw(offset limit)]],
+    [POST   => '/conversations/:id/typing',      'user',  {}, []],
     [GET    => '/presence',                      'user',  {}, [qw(user_ids)]],
 );
 
