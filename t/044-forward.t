@@ -100,6 +100,43 @@ json_err('a text send reusing the forward client_msg_id', 409, 40900, POST => "/
          { client_msg_id => $fw_cmid, kind => 'text', text => 'x' }, token => $ua->{token});
 unchanged($before, 'client_msg_id reused elsewhere');
 
+# a concurrent resend: one message, both answers carry its seq
+my $race_cmid = cmid();
+my @r = concurrent_post("/conversations/$g/forward",
+    [ map { [$ua->{token}, { client_msg_id => $race_cmid, from_conv_id => $src, seqs => [2] }] } 1 .. 2 ]);
+is_deeply([ sort map { $_->{status} } @r ], [200, 201], 'concurrent resend: one 201, one 200');
+is($r[0]{json}{message}{seq}, $r[1]{json}{message}{seq}, 'concurrent resend: the same seq');
+is(db("SELECT COUNT(*) FROM messages WHERE sender_id = $ua->{id} AND client_msg_id = '$race_cmid'"), 1,
+   'concurrent resend: stored once');
+my $race_seq = $r[0]{json}{message}{seq};
+$j = json_ok('the race message', GET => "/conversations/$g/messages?after=" . ($race_seq - 1) . '&limit=1',
+             undef, token => $ua->{token});
+is($j->{messages}[0]{kind}, 5, 'concurrent resend: a forward');
+for my $k (0 .. 1) {
+    my $e;
+    while ($e = ws_json($cws[$k], 5)) { last if $e->{type} eq 'message' && $e->{seq} == $race_seq }
+    ok($e, "concurrent resend: pushed to C's device $k");
+}
+ok(ws_expect_nothing($cws[0], 0.5), 'concurrent resend: pushed once');
+
+# forwarding within the same conversation, and an image item as stored by
+# the image/file sends (the body is copied as is, metadata included)
+my $img = '{"file_id":77,"name":"a.png","size":1234,"mime":"image/png","width":10,"height":20}';
+sql("UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $g");
+my $img_seq = db("SELECT last_seq FROM conversations WHERE id = $g") + 0;
+sql("INSERT INTO messages (conv_id, seq, sender_id, client_msg_id, kind, body) "
+    . "VALUES ($g, $img_seq, $ub->{id}, 'img-$img_seq', 2, '$img')");
+($st, $j) = forward($uc, $g, from_conv_id => $g, seqs => [$img_seq, 2]);
+is($st, 201, 'forward within the same conversation') or diag($JSON->encode($j));
+is_deeply([ map { $_->{kind} } @{ $j->{message}{body}{items} } ], [5, 2], 'same conversation: by seq');
+is_deeply($j->{message}{body}{items}[1]{body}, $JSON->decode($img), 'an image item keeps its metadata');
+is($j->{message}{body}{title}, 'Chat history of 项目组', 'same conversation: the group title');
+for my $k (0 .. 1) {
+    my $e;
+    while ($e = ws_json($cws[$k], 5)) { last if $e->{type} eq 'message' && $e->{seq} == $j->{message}{seq} }
+    ok($e, "own forward: pushed to C's device $k too");
+}
+
 # --- quoting and the items endpoint
 ($st, $j) = send_text($uc, $g, 'about that history', extra => { quote_seq => 2 });
 is($st, 201, 'quote a forward');
