@@ -94,7 +94,55 @@ quiet('big group: nobody gets it', 0.5, @bws);
 sql("UPDATE conversations SET member_count = 100 WHERE id = $big");
 $j = json_ok('typing in a group of 100', POST => "/conversations/$big/typing", undef, token => $ua->{token});
 ok($j->{sent}, 'a group of 100: sent');
-typing_on($bws[0], $big, $ua->{id}, 'a group of 100: B gets it');
+typing_on($_, $big, $ua->{id}, 'a group of 100: B gets it') for @bws;
+
+# --- back-pressure: a device that reads slowly gets no typing event once
+# its queue in nginx is half full (512 KiB), but every message; the others
+# get it.  The kernel buffers a few MiB first: push 100 KiB forwards until
+# the server socket's send queue stops growing, then 7 more (~700 KiB
+# queued in nginx, below the 1 MiB that closes the connection).
+my ($slow) = ws_auth($ub->{token}, rcvbuf => 4096);
+my $slow_port = $slow->{sock}->sockport;
+sub kernel_sendq {
+    my ($line) = grep { /:$slow_port\s*$/ } split /\n/, `ss -tnH state established '( dport = :$slow_port )'`;
+    return $line && $line =~ /^\s*\d+\s+(\d+)/ ? $1 : -1;
+}
+my $bp = new_conv($ua, kind => 'group', name => Youdu::Test::uniq('bp'), user_ids => [$ub->{id}]);
+my $long = new_conv($ua, kind => 'direct', user_id => $uc->{id});
+my @long = map { my (undef, $m) = send_text($ua, $long, ('x' x 4990) . " $_"); $m->{message}{seq} } 1 .. 20;
+ws_json($_, 5) for @aws, @bws;     # the creation of $bp
+for my $i (1 .. 20) { ws_json($_, 5) for @aws }
+my (@fw, $full);
+my $push = sub {
+    my ($fst, $fj) = api(POST => "/conversations/$bp/forward",
+        { client_msg_id => Youdu::Test::uniq('bp'), from_conv_id => $long, seqs => \@long }, token => $ua->{token});
+    push @fw, $fj->{message}{seq} if $fst == 201;
+    ws_json($_, 5) for @aws, @bws;
+    return $fst == 201;
+};
+ok(kernel_sendq() >= 0, 'back-pressure: the slow connection is seen by ss');
+for my $i (1 .. 100) {
+    my $q0 = kernel_sendq();
+    $push->() or last;
+    sleep 0.1;
+    if (kernel_sendq() - $q0 < 30000) { $full = $i; last }
+}
+ok($full, "back-pressure: the kernel buffers are full after $full forwards of 100 KiB");
+my $pushed = 0;
+$push->() && $pushed++ for 1 .. 7;
+is($pushed, 7, 'back-pressure: 7 more forwards');
+json_ok('A types while the slow device is behind', POST => "/conversations/$bp/typing", undef,
+        token => $ua->{token});
+typing_on($_, $bp, $ua->{id}, 'back-pressure: a device that keeps up gets it') for @bws;
+my @got;
+while (my $f = ws_json($slow, 2)) { push @got, $f }
+is_deeply([ map { $_->{seq} } grep { $_->{type} eq 'message' && $_->{conv_id} == $bp && $_->{kind} == 5 } @got ],
+          \@fw, 'back-pressure: the slow device gets every message, in order (' . scalar(@fw) . ')');
+is(scalar(grep { $_->{type} eq 'typing' } @got), 0, 'back-pressure: but not the typing event');
+ok(!$slow->{close}, 'back-pressure: and it was not closed');
+redis_cli('DEL', "yd:typing:$bp:$ua->{id}");
+json_ok('A types again once it caught up', POST => "/conversations/$bp/typing", undef, token => $ua->{token});
+typing_on($slow, $bp, $ua->{id}, 'back-pressure: the caught-up device gets typing again');
 
 # --- Redis down: a clear temporary error, then back to normal
 sub service {
