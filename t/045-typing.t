@@ -11,6 +11,7 @@ use Time::HiRes qw(time sleep);
 use Youdu::Test;
 use Youdu::Msg;
 use Youdu::WS;
+use IO::Socket::INET;
 
 my $mark = error_log_mark();
 my ($ua, $ub, $uc, $ud) = map { new_user() } 1 .. 4;
@@ -24,6 +25,7 @@ my ($dws) = ws_auth($ud->{token});
 sub typing_on {
     my ($c, $conv, $uid, $name) = @_;
     my $e = ws_json($c, 5);
+    $e = ws_json($c, 5) while $e && $e->{type} eq 'pong';
     is_deeply($e, { type => 'typing', conv_id => $conv + 0, user_id => $uid + 0 }, $name)
         or diag(explain($e));
 }
@@ -96,53 +98,84 @@ $j = json_ok('typing in a group of 100', POST => "/conversations/$big/typing", u
 ok($j->{sent}, 'a group of 100: sent');
 typing_on($_, $big, $ua->{id}, 'a group of 100: B gets it') for @bws;
 
-# --- back-pressure: a device that reads slowly gets no typing event once
-# its queue in nginx is half full (512 KiB), but every message; the others
-# get it.  The kernel buffers a few MiB first: push 100 KiB forwards until
-# the server socket's send queue stops growing, then 7 more (~700 KiB
-# queued in nginx, below the 1 MiB that closes the connection).
-my ($slow) = ws_auth($ub->{token}, rcvbuf => 4096);
+# --- back-pressure in the push bus: a device that reads slowly gets no
+# typing notice once its queue in nginx is half full (512 KiB), but every
+# message; a device that keeps up gets it.  The kernel buffers a few MiB
+# first: publish 100 KB notices on yd:push until the server socket's send
+# queue stops growing, then more (~800 KB queued in nginx, below the 1 MiB
+# that closes the connection).
+ws_raw($_, "\x88\x80\0\0\0\0") for @aws, @bws, $cws, $dws;
+my ($slow) = ws_auth($ub->{token});
+my ($brd) = ws_auth($ub->{token});
 my $slow_port = $slow->{sock}->sockport;
 sub kernel_sendq {
     my ($line) = grep { /:$slow_port\s*$/ } split /\n/, `ss -tnH state established '( dport = :$slow_port )'`;
     return $line && $line =~ /^\s*\d+\s+(\d+)/ ? $1 : -1;
 }
-my $bp = new_conv($ua, kind => 'group', name => Youdu::Test::uniq('bp'), user_ids => [$ub->{id}]);
-my $long = new_conv($ua, kind => 'direct', user_id => $uc->{id});
-my @long = map { my (undef, $m) = send_text($ua, $long, ('x' x 4990) . " $_"); $m->{message}{seq} } 1 .. 20;
-ws_json($_, 5) for @aws, @bws;     # the creation of $bp
-for my $i (1 .. 20) { ws_json($_, 5) for @aws }
-my (@fw, $full);
-my $push = sub {
-    my ($fst, $fj) = api(POST => "/conversations/$bp/forward",
-        { client_msg_id => Youdu::Test::uniq('bp'), from_conv_id => $long, seqs => \@long }, token => $ua->{token});
-    push @fw, $fj->{message}{seq} if $fst == 201;
-    ws_json($_, 5) for @aws, @bws;
-    return $fst == 201;
+my $rs = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ENV{TEST_YOUDU_REDIS_PORT}, Proto => 'tcp')
+    or die "redis: $!";
+sub publish {
+    my ($notice) = @_;
+    my $p = $JSON->encode($notice);
+    print $rs "*3\r\n\$7\r\nPUBLISH\r\n\$7\r\nyd:push\r\n\$" . length($p) . "\r\n$p\r\n";
+    my $r = <$rs>;
+    return $r =~ /^:(\d+)/ ? $1 : -1;
+}
+my $pad = 'x' x 100_000;
+# the raw text of the next text frame: decoding 100 KB with JSON::PP is slow
+sub next_text {
+    my ($c, $t) = @_;
+    while (my $f = ws_recv($c, $t)) {
+        return undef if $f->{eof};
+        if ($f->{op} == 8) { $c->{close} = $f; return undef }
+        return $f->{data} if $f->{op} == 1;
+    }
+    return undef;
+}
+my $n_msg = 0;
+my $big_notice = sub {
+    $n_msg++;
+    publish({ t => 'msg', conv => $dm + 0, seq => $n_msg, to => [$ub->{id} + 0],
+              ev => { type => 'message', conv_id => $dm + 0, seq => $n_msg, pad => $pad } });
+    my $f = next_text($brd, 5);
+    return $f && $f =~ /"seq":$n_msg\b/;
 };
+my $typing_notice = { t => 'typing', conv => $dm + 0, to => [$ub->{id} + 0],
+                      ev => { type => 'typing', conv_id => $dm + 0, user_id => $ua->{id} + 0 } };
 ok(kernel_sendq() >= 0, 'back-pressure: the slow connection is seen by ss');
+# full: the kernel holds over 500 KB and took neither of two notices in a row
+# (both queued in nginx); then 6 more: 8 frames, ~800 KB
+my ($full, $stuck, $all_ok) = (undef, 0, 1);
 for my $i (1 .. 100) {
     my $q0 = kernel_sendq();
-    $push->() or last;
-    sleep 0.1;
-    if (kernel_sendq() - $q0 < 30000) { $full = $i; last }
+    $big_notice->() or $all_ok = 0;
+    my $t = time;
+    sleep 0.02 while kernel_sendq() - $q0 < 30000 && time - $t < 2;
+    $stuck = (kernel_sendq() - $q0 < 30000 && $q0 > 500_000) ? $stuck + 1 : 0;
+    if ($stuck == 2) { $full = $i; last }
 }
-ok($full, "back-pressure: the kernel buffers are full after $full forwards of 100 KiB");
-my $pushed = 0;
-$push->() && $pushed++ for 1 .. 7;
-is($pushed, 7, 'back-pressure: 7 more forwards');
-json_ok('A types while the slow device is behind', POST => "/conversations/$bp/typing", undef,
-        token => $ua->{token});
-typing_on($_, $bp, $ua->{id}, 'back-pressure: a device that keeps up gets it') for @bws;
+ok($full, 'back-pressure: the kernel buffers are full after ' . ($full // 'no') . ' notices of 100 KB');
+$big_notice->() or $all_ok = 0 for 1 .. 6;
+ok($all_ok, 'back-pressure: the device that keeps up got every notice');
+publish($typing_notice);
+typing_on($brd, $dm, $ua->{id}, 'back-pressure: the device that keeps up gets typing');
+# the server drops a client silent for 60 s: say we are alive
+ws_send($slow, '{"type":"ack","conv_id":1,"seq":1}');
 my @got;
-while (my $f = ws_json($slow, 2)) { push @got, $f }
-is_deeply([ map { $_->{seq} } grep { $_->{type} eq 'message' && $_->{conv_id} == $bp && $_->{kind} == 5 } @got ],
-          \@fw, 'back-pressure: the slow device gets every message, in order (' . scalar(@fw) . ')');
-is(scalar(grep { $_->{type} eq 'typing' } @got), 0, 'back-pressure: but not the typing event');
-ok(!$slow->{close}, 'back-pressure: and it was not closed');
-redis_cli('DEL', "yd:typing:$bp:$ua->{id}");
-json_ok('A types again once it caught up', POST => "/conversations/$bp/typing", undef, token => $ua->{token});
-typing_on($slow, $bp, $ua->{id}, 'back-pressure: the caught-up device gets typing again');
+my $until = time + 30;
+while (@got < $n_msg && time < $until) { my $f = next_text($slow, 5) // last; push @got, $f }
+# a typing frame, if it were queued, would come right after them
+push @got, 'unexpected' unless ws_expect_nothing($slow, 1);
+is_deeply([ map { /"type":"message"/ && /"seq":(\d+)/ ? $1 : () } @got ], [1 .. $n_msg],
+          "back-pressure: the slow device gets every message, in order ($n_msg)");
+is(scalar(grep { /"type":"typing"|unexpected/ } @got), 0, 'back-pressure: but not the typing notice');
+ok(!$slow->{close} && kernel_sendq() >= 0, 'back-pressure: and it was not closed')
+    or diag('close frame: ' . ($slow->{close} ? join(' ', unpack('n', $slow->{close}{data}), substr($slow->{close}{data}, 2)) : 'none')
+            . ', last frame: ' . substr($got[-1] // '', 0, 80) . ', kernel: ' . kernel_sendq()
+            . ', time ' . time);
+publish($typing_notice);
+typing_on($slow, $dm, $ua->{id}, 'back-pressure: once caught up, the slow device gets typing again');
+close $rs;
 
 # --- Redis down: a clear temporary error, then back to normal
 sub service {

@@ -10,7 +10,6 @@ use Exporter 'import';
 use IO::Socket::INET;
 use IO::Socket::SSL;
 use IO::Select;
-use Socket ();
 use MIME::Base64 qw(encode_base64);
 use Digest::SHA qw(sha1_base64);
 use Protocol::WebSocket::Frame;
@@ -26,24 +25,15 @@ sub _addr {
     return ($1, $2);
 }
 
-# ws_open(key => ..., method => ..., headers => "...", tls => 1,
-#   rcvbuf => bytes (a small receive window: a client that reads slowly)) ->
+# ws_open(key => ..., method => ..., headers => "...", tls => 1) ->
 #   { sock, status, head, accept_ok }
 sub ws_open {
     my (%o) = @_;
     my ($host, $port) = _addr($o{tls});
-    my $s;
-    if ($o{rcvbuf}) {
-        # set before connecting, so that the window is small from the start
-        $s = IO::Socket::INET->new(Proto => 'tcp') or die "socket: $!";
-        setsockopt($s, Socket::SOL_SOCKET(), Socket::SO_RCVBUF(), $o{rcvbuf}) or die "SO_RCVBUF: $!";
-        $s->connect(Socket::pack_sockaddr_in($port, Socket::inet_aton($host))) or die "connect: $!";
-    } else {
-        $s = $o{tls}
-            ? IO::Socket::SSL->new(PeerAddr => $host, PeerPort => $port, Timeout => 5,
-                                   SSL_verify_mode => 0)
-            : IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Timeout => 5);
-    }
+    my $s = $o{tls}
+        ? IO::Socket::SSL->new(PeerAddr => $host, PeerPort => $port, Timeout => 5,
+                               SSL_verify_mode => 0)
+        : IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Timeout => 5);
     die "connect: $! $@" unless $s;
     binmode $s;
     my $key = exists $o{key} ? $o{key}
