@@ -12,6 +12,7 @@
 
 #include "ngx_youdu_core.h"
 #include "ngx_youdu_push_bus.h"
+#include "ngx_youdu_push_node.h"
 
 
 typedef struct {
@@ -22,6 +23,8 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                used;      /* some location has youdu_push */
+    time_t                    presence_ttl;     /* the largest */
+    ngx_msec_t                heartbeat;        /* the shortest interval */
 } ngx_http_youdu_push_main_conf_t;
 
 
@@ -139,6 +142,8 @@ ngx_http_youdu_push_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_youdu_push_loc_conf_t  *prev = parent;
     ngx_http_youdu_push_loc_conf_t  *conf = child;
 
+    ngx_http_youdu_push_main_conf_t  *pmcf;
+
     ngx_conf_merge_value(conf->enabled, prev->enabled, 0);
     ngx_conf_merge_msec_value(conf->push.auth_timeout,
                               prev->push.auth_timeout, 10000);
@@ -165,6 +170,19 @@ ngx_http_youdu_push_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (conf->enabled) {
+        pmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_youdu_push_module);
+        pmcf->presence_ttl = ngx_max(pmcf->presence_ttl,
+                                     conf->push.presence_ttl);
+
+        if (pmcf->heartbeat == 0
+            || conf->push.recheck_interval < pmcf->heartbeat)
+        {
+            pmcf->heartbeat = conf->push.recheck_interval;
+        }
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -184,6 +202,10 @@ ngx_http_youdu_push(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_youdu_push_module);
     pmcf->used = 1;
+
+    if (ngx_youdu_push_node_zone(cf, &ngx_http_youdu_push_module) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_youdu_push_handler;
@@ -386,7 +408,13 @@ ngx_http_youdu_push_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_youdu_push_bus_init(cycle);
+    if (ngx_youdu_push_bus_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_youdu_push_node_start(cycle, pmcf->presence_ttl, pmcf->heartbeat);
+
+    return NGX_OK;
 }
 
 

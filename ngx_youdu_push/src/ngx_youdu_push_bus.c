@@ -43,7 +43,6 @@ ngx_youdu_push_bus_init(ngx_cycle_t *cycle)
                     ngx_rbtree_insert_value);
     ngx_queue_init(&ngx_youdu_push_all);
     ngx_youdu_push_log = cycle->log;
-    ngx_youdu_push_presence_init();
 
     if (ngx_youdu_redis_sub_start(cycle, ngx_youdu_push_channels,
                                   ngx_youdu_push_bus_message)

@@ -12,25 +12,12 @@
 #include "ngx_youdu_redis.h"
 #include "ngx_youdu_presence.h"
 #include "ngx_youdu_push_presence.h"
+#include "ngx_youdu_push_node.h"
 
 
 static void ngx_youdu_push_presence_updated(void *data, redisReply *reply);
 static void ngx_youdu_push_presence_loaded(void *data, redisReply *reply);
 static int ngx_youdu_push_presence_cmp(const void *a, const void *b);
-
-
-static u_char  ngx_youdu_push_node[9];
-
-
-void
-ngx_youdu_push_presence_init(void)
-{
-    /* a fresh id per worker start: fields of a dead worker never revive */
-    (void) ngx_sprintf(ngx_youdu_push_node, "%08xD",
-                       (uint32_t) ngx_random() ^ (uint32_t) ngx_time()
-                       ^ (uint32_t) ngx_pid << 16);
-    ngx_youdu_push_node[8] = '\0';
-}
 
 
 void
@@ -42,7 +29,7 @@ ngx_youdu_push_presence_set(ngx_youdu_push_conn_t *pc, ngx_uint_t on)
     const char  *argv[10];
 
     if (on && pc->pres_field[0] == '\0') {
-        (void) ngx_sprintf(pc->pres_field, "%s:%P:%uA%Z", ngx_youdu_push_node,
+        (void) ngx_sprintf(pc->pres_field, "%s:%P:%uA%Z", ngx_youdu_push_node_id(),
                            ngx_pid, pc->c->number);
     }
 

@@ -16,8 +16,6 @@
 #define YD_PRES_MAX_SUBS  1000
 
 
-void ngx_youdu_push_presence_init(void);
-
 /* on: write/refresh this connection's field; off: delete it */
 void ngx_youdu_push_presence_set(ngx_youdu_push_conn_t *pc, ngx_uint_t on);
 
