@@ -104,6 +104,10 @@ struct ngx_http_youdu_ctx_s {
 
     ngx_event_t                   fail_ev;     /* asynchronous db failure */
 
+    /* sessions of this user changed (revoked, user disabled): his push
+     * connections re-check theirs when the reply goes out */
+    int64_t                       recheck_uid;
+
     unsigned                      allow_db_error:1;
     unsigned                      finished:1;
     unsigned                      in_handler:1;

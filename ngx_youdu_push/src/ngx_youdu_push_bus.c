@@ -25,6 +25,7 @@ static void ngx_youdu_push_bus_message(ngx_str_t *channel,
 static void ngx_youdu_push_bus_user_event(json_t *notice);
 static void ngx_youdu_push_bus_org(ngx_str_t *payload);
 static void ngx_youdu_push_bus_presence(json_t *notice);
+static void ngx_youdu_push_bus_recheck(json_t *notice);
 static ngx_youdu_push_user_t *ngx_youdu_push_bus_lookup(int64_t uid);
 
 
@@ -117,6 +118,38 @@ ngx_youdu_push_bus_remove(ngx_youdu_push_conn_t *pc)
 }
 
 
+/* {"t":"recheck","user_id":U}: U's sessions changed (REST revoke, disable) */
+
+static void
+ngx_youdu_push_bus_recheck(json_t *notice)
+{
+    json_t                 *id;
+    ngx_queue_t            *q;
+    ngx_youdu_push_user_t  *u;
+
+    id = json_object_get(notice, "user_id");
+
+    if (!json_is_integer(id)) {
+        ngx_log_error(NGX_LOG_ERR, ngx_youdu_push_log, 0,
+                      YD_LOG_TAG "push: recheck notice without user_id");
+        return;
+    }
+
+    u = ngx_youdu_push_bus_lookup(json_integer_value(id));
+    if (u == NULL) {
+        return;
+    }
+
+    for (q = ngx_queue_head(&u->conns);
+         q != ngx_queue_sentinel(&u->conns);
+         q = ngx_queue_next(q))
+    {
+        ngx_youdu_push_conn_recheck(ngx_queue_data(q, ngx_youdu_push_conn_t,
+                                                   user_link));
+    }
+}
+
+
 static ngx_youdu_push_user_t *
 ngx_youdu_push_bus_lookup(int64_t uid)
 {
@@ -147,6 +180,7 @@ static void
 ngx_youdu_push_bus_message(ngx_str_t *channel, ngx_str_t *payload)
 {
     json_t        *notice;
+    const char    *t;
     json_error_t   err;
 
     if (channel->len == 6 && ngx_strncmp(channel->data, "yd:org", 6) == 0) {
@@ -164,11 +198,13 @@ ngx_youdu_push_bus_message(ngx_str_t *channel, ngx_str_t *payload)
         return;
     }
 
-    if (json_is_string(json_object_get(notice, "t"))
-        && ngx_strcmp(json_string_value(json_object_get(notice, "t")),
-                      "presence") == 0)
-    {
+    t = json_string_value(json_object_get(notice, "t"));
+
+    if (t && ngx_strcmp(t, "presence") == 0) {
         ngx_youdu_push_bus_presence(notice);
+
+    } else if (t && ngx_strcmp(t, "recheck") == 0) {
+        ngx_youdu_push_bus_recheck(notice);
 
     } else {
         ngx_youdu_push_bus_user_event(notice);

@@ -588,6 +588,16 @@ ngx_youdu_push_auth(ngx_youdu_push_conn_t *pc, json_t *msg)
 }
 
 
+void
+ngx_youdu_push_conn_recheck(ngx_youdu_push_conn_t *pc)
+{
+    /* the heartbeat runs the check: bring it forward */
+    if (pc->state == YD_PUSH_OPEN && !pc->checking && !pc->closed) {
+        ngx_add_timer(&pc->timer, 1);
+    }
+}
+
+
 static void
 ngx_youdu_push_check(ngx_youdu_push_conn_t *pc)
 {

@@ -105,6 +105,10 @@ ngx_int_t ngx_youdu_push_conn_start(ngx_http_request_t *r,
     ngx_youdu_push_conf_t *conf, ngx_str_t *accept);
 
 void ngx_youdu_push_conn_unref(ngx_youdu_push_conn_t *pc);
+
+/* re-check the session now (it may have been revoked), not at the next
+ * heartbeat; never closes the connection synchronously */
+void ngx_youdu_push_conn_recheck(ngx_youdu_push_conn_t *pc);
 void ngx_youdu_push_conn_send_error(ngx_youdu_push_conn_t *pc,
     ngx_uint_t errcode, const char *errmsg);
 
