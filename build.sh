@@ -124,6 +124,7 @@ set_env() {
         YOUDU_QUERY_TIMEOUT=4s    # t/006-query-timeout.t relies on it
         YOUDU_PUSH_AUTH_TIMEOUT=2s; YOUDU_PUSH_RECHECK=2s    # t/100-push-ws.t
         YOUDU_PUSH_PRESENCE_TTL=4s                           # t/102-presence.t
+        YOUDU_RECALL_WINDOW=5m                               # t/041-messages.t
     else
         RUN_DIR=${YOUDU_RUN_DIR:-$ROOT/run}
         HTTP_PORT=${YOUDU_HTTP_PORT:-8080}; HTTPS_PORT=${YOUDU_HTTPS_PORT:-8443}
@@ -227,6 +228,7 @@ render_nginx_conf() {
         -e "s|@DB_PORT@|$DB_PORT|g" -e "s|@REDIS_PORT@|$REDIS_PORT|g" \
         -e "s|@WORKERS@|$NGINX_WORKERS|g" -e "s|@ASAN_ENV@|$asan_env|g" -e "s|@DEBUG@|$debug|g" \
         -e "s|@QUERY_TIMEOUT@|${YOUDU_QUERY_TIMEOUT:-30s}|g" \
+        -e "s|@RECALL_WINDOW@|${YOUDU_RECALL_WINDOW:-2m}|g" \
         "$ROOT/conf/nginx.conf.in" > "$RUN_DIR/nginx.conf"
     local f
     for f in youdu-locations youdu-server; do

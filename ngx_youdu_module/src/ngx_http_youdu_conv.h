@@ -27,8 +27,8 @@
 #define YD_GROUP_MAX          5000
 #define YD_TEXT_MAX           5000
 
-/* a sender may recall his own message this many seconds after sending */
-#define YD_RECALL_WINDOW      120
+/* kinds a user sends (text .. merged forward): quotable and recallable */
+#define YD_MSG_USER_KINDS     "kind BETWEEN 1 AND 5"
 
 /* the columns yd_conv_event() reads, in order (table alias m) */
 #define YD_MSG_COLS                                                          \
