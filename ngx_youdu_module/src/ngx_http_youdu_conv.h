@@ -20,6 +20,10 @@
 #define YD_MEMBER_OWNER       2
 
 #define YD_MSG_TEXT           1
+#define YD_MSG_IMAGE          2
+#define YD_MSG_FILE           3
+#define YD_MSG_CARD           4
+#define YD_MSG_FORWARD        5
 #define YD_MSG_SYSTEM         6
 #define YD_MSG_RECALL         7
 
@@ -29,6 +33,11 @@
 
 /* a sender may recall his own message this many seconds after sending */
 #define YD_RECALL_WINDOW      120
+
+/* a message's one-line preview: its text, or "[image]", "[file] name" */
+#define YD_MSG_PREVIEW(body)                                                 \
+    "IFNULL(JSON_VALUE(" body ", '$.text'), "                                \
+    "IFNULL(JSON_VALUE(" body ", '$.preview'), ''))"
 
 /* the columns yd_conv_event() reads, in order (table alias m) */
 #define YD_MSG_COLS                                                          \

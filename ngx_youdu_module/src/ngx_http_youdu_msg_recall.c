@@ -79,7 +79,7 @@ ngx_http_youdu_msg_recall(ngx_http_youdu_ctx_t *ctx)
             "SELECT IFNULL(sender_id, 0), recalled, "
             "created_at >= UTC_TIMESTAMP(3) - INTERVAL ? SECOND "
             "FROM messages WHERE conv_id = ? AND seq = ? AND seq >= ? "
-            "AND kind = 1",
+            "AND kind IN (1, 2, 3)",
             "iiii", (int64_t) YD_RECALL_WINDOW, c->conv_id, c->target,
             c->joined_seq);
 
