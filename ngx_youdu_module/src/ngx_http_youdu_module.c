@@ -24,6 +24,9 @@ static void ngx_http_youdu_cleanup(void *data);
 static ngx_int_t ngx_http_youdu_clean_header(ngx_pool_t *pool, ngx_str_t *in,
     ngx_str_t *out);
 static ngx_int_t ngx_http_youdu_start(ngx_http_youdu_ctx_t *ctx);
+static ngx_int_t ngx_http_youdu_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_youdu_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_youdu_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_youdu_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -71,7 +74,7 @@ static ngx_command_t  ngx_http_youdu_commands[] = {
 
 static ngx_http_module_t  ngx_http_youdu_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_youdu_postconfiguration,      /* postconfiguration */
 
     NULL,                                  /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -98,6 +101,9 @@ ngx_module_t  ngx_http_youdu_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_http_request_body_filter_pt  ngx_http_next_request_body_filter;
 
 
 static const ngx_http_youdu_route_t  *ngx_http_youdu_tables[] = {
@@ -183,6 +189,8 @@ ngx_http_youdu_handler(ngx_http_request_t *r)
                                           YD_ERR_TOO_LARGE,
                                           "request body too large");
     }
+
+    ctx->body_limit = limit;
 
     if (route->flags & YD_ROUTE_FILE_BODY) {
         /* uploads stay on disk: the handler moves the temp file into the
@@ -606,7 +614,48 @@ ngx_http_youdu_match(const char *pattern, ngx_str_t *path, ngx_str_t *args,
 }
 
 
+/*
+ * an upload of unknown length (chunked) is stopped as soon as it passes
+ * the route's limit, not when it is complete; nginx replies 413 (JSON by
+ * error_page) and deletes what was spooled
+ */
+
+static ngx_int_t
+ngx_http_youdu_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t           *cl;
+    ngx_http_youdu_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_youdu_module);
+
+    if (ctx && ctx->route && (ctx->route->flags & YD_ROUTE_FILE_BODY)) {
+        for (cl = in; cl; cl = cl->next) {
+            ctx->body_seen += ngx_buf_size(cl->buf);
+        }
+
+        if (ctx->body_seen > ctx->body_limit) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          YD_LOG_TAG "upload larger than %O bytes refused",
+                          ctx->body_limit);
+            return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+    }
+
+    return ngx_http_next_request_body_filter(r, in);
+}
+
+
 /* configuration */
+
+
+static ngx_int_t
+ngx_http_youdu_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_youdu_body_filter;
+
+    return NGX_OK;
+}
 
 
 static void *

@@ -93,6 +93,8 @@ struct ngx_http_youdu_ctx_s {
 
     ngx_str_t                     raw;         /* request body bytes */
     off_t                         body_size;   /* YD_ROUTE_FILE_BODY */
+    off_t                         body_limit;
+    off_t                         body_seen;   /* as it arrives */
     json_t                       *body;        /* parsed JSON body or NULL */
 
     ngx_http_youdu_me_t           me;
