@@ -207,6 +207,53 @@ ok($raw eq $gif, 'small image: same bytes');
 is($h->{'content-type'}, 'image/gif', 'small image: its own type');
 json_err('no thumbnail of a PDF', 404, 40401, GET => "/files/$f1->{id}/thumb", undef, token => $ua->{token});
 
+# JPEG and WebP, written by libgd through a small helper
+my $tmp = run_dir() . '/tmp/t043';
+mkdir $tmp;
+is(system('gcc', '-o', "$tmp/mkimage", ($ENV{TEST_YOUDU_ROOT} // '.') . '/t/lib/tools/mkimage.c', '-lgd'),
+   0, 'mkimage helper builds');
+sub mkimage {
+    my ($type, $w, $hh) = @_;
+    system("$tmp/mkimage", $type, $w, $hh, "$tmp/img") == 0 or return '';
+    open(my $fh, '<:raw', "$tmp/img") or return '';
+    local $/; my $b = <$fh>; close $fh; return $b;
+}
+sub jpeg_size {
+    my ($b) = @_; my $o = 2;
+    while ($o + 9 <= length $b) {
+        my ($ff, $m, $len) = unpack('CCn', substr($b, $o, 4));
+        return unless $ff == 0xff;
+        if ($m >= 0xc0 && $m <= 0xcf && $m != 0xc4 && $m != 0xc8 && $m != 0xcc) {
+            my ($hh, $w) = unpack('nn', substr($b, $o + 5, 4)); return ($w, $hh);
+        }
+        $o += 2 + $len;
+    }
+    return;
+}
+my $jpeg = mkimage('jpeg', 800, 600);
+($st, $j) = upload($ua, 'photo.jpg', $jpeg, 'image/jpeg');
+is($st, 201, 'JPEG upload');
+is("$j->{file}{width}x$j->{file}{height}", '800x600', 'JPEG: size');
+is_deeply($j->{file}{thumb}, { width => 240, height => 180 }, 'JPEG: 240x180 thumbnail');
+($st, undef, $raw, $h) = get_file($ua, "/files/$j->{file}{id}/thumb");
+is($h->{'content-type'}, 'image/jpeg', 'JPEG thumb: a JPEG');
+is(join('x', jpeg_size($raw)), '240x180', 'JPEG thumb: really 240x180');
+json_err('JPEG cut in half', 400, 40010, POST => '/files?name=half.jpg', undef, token => $ua->{token},
+         raw => substr($jpeg, 0, int(length($jpeg) / 2)), type => 'image/jpeg');
+json_err('JPEG sent as image/png', 415, 40007, POST => '/files?name=x.png', undef, token => $ua->{token},
+         raw => $jpeg, type => 'image/png');
+my $webp = mkimage('webp', 500, 1000);
+($st, $j) = upload($ua, 'pic.webp', $webp, 'image/webp');
+is($st, 201, 'WebP upload');
+is("$j->{file}{width}x$j->{file}{height}", '500x1000', 'WebP: size');
+is_deeply($j->{file}{thumb}, { width => 120, height => 240 }, 'WebP: 120x240 thumbnail');
+($st, undef, $raw, $h) = get_file($ua, "/files/$j->{file}{id}/thumb");
+is(join('x', png_size($raw)), '120x240', 'WebP thumb: a 120x240 PNG');
+($st, $j) = upload($ua, 'g.gif', mkimage('gif', 480, 480), 'image/gif');
+is_deeply($j->{file}{thumb}, { width => 240, height => 240 }, 'GIF: 240x240 thumbnail');
+json_err('WebP bytes cut short', 400, 40010, POST => '/files?name=x.webp', undef, token => $ua->{token},
+         raw => substr($webp, 0, 100), type => 'image/webp');
+
 # --- image and file messages: sync and push
 my $g = new_conv($ua, kind => 'group', name => Youdu::Test::uniq('fg'),
                  user_ids => [$ub->{id}, $ud->{id}, $ue->{id}]);

@@ -38,6 +38,10 @@ static void yd_file_gd_silent(int priority, const char *format,
     va_list args);
 
 
+/* set by libgd's error callback in the thread that decodes */
+static __thread ngx_uint_t  yd_gd_truncated;
+
+
 static const char  *yd_img_mimes[] = {
     NULL, "image/png", "image/jpeg", "image/gif", "image/webp"
 };
@@ -242,12 +246,15 @@ yd_file_image(yd_file_job_t *job, int fd, u_char *head)
         return NGX_ERROR;
     }
 
+    yd_gd_truncated = 0;
+
     switch (type) {
     case YD_IMG_PNG:
         im = gdImageCreateFromPng(f);
         break;
     case YD_IMG_JPEG:
-        /* warnings (a truncated file) are errors, not a grey picture */
+        /* libjpeg pads a truncated file with grey and only warns: the
+         * warning reaches yd_file_gd_silent() */
         im = gdImageCreateFromJpegEx(f, 0);
         break;
     case YD_IMG_GIF:
@@ -259,6 +266,11 @@ yd_file_image(yd_file_job_t *job, int fd, u_char *head)
     }
 
     fclose(f);
+
+    if (im && yd_gd_truncated) {
+        gdImageDestroy(im);
+        im = NULL;
+    }
 
     if (im == NULL) {
         yd_file_fail(job, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_IMAGE,
@@ -558,5 +570,13 @@ yd_file_fail(yd_file_job_t *job, ngx_uint_t status, ngx_int_t errcode,
 static void
 yd_file_gd_silent(int priority, const char *format, va_list args)
 {
-    /* decoder complaints are reported as a clear API error instead */
+    char  msg[256];
+
+    /* decoder complaints become a clear API error instead of log noise;
+     * a file that ends too early is damaged, not a picture half grey */
+    vsnprintf(msg, sizeof(msg), format, args);
+
+    if (strcasestr(msg, "premature end") != NULL) {
+        yd_gd_truncated = 1;
+    }
 }
