@@ -4,7 +4,7 @@
 
 CREATE TABLE files (
   id            BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  uploader_id   BIGINT UNSIGNED NOT NULL,
+  uploader_id   BIGINT UNSIGNED NULL,            -- NULL: the uploader was deleted
   name          VARCHAR(255) NOT NULL,           -- metadata only, never a path
   size          BIGINT UNSIGNED NOT NULL,
   mime          VARCHAR(100) NOT NULL,
@@ -18,8 +18,9 @@ CREATE TABLE files (
   created_at    DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
   KEY k_files_uploader (uploader_id, id),
   KEY k_files_sha (sha256),
+  -- what was shared stays readable when its uploader's account goes
   CONSTRAINT fk_files_user FOREIGN KEY (uploader_id) REFERENCES users (id)
-    ON DELETE CASCADE
+    ON DELETE SET NULL
 ) ENGINE=InnoDB;
 
 -- written in the transaction that stores the message (kind 2 image, 3 file)

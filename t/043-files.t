@@ -242,6 +242,15 @@ json_err('JPEG cut in half', 400, 40010, POST => '/files?name=half.jpg', undef, 
          raw => substr($jpeg, 0, int(length($jpeg) / 2)), type => 'image/jpeg');
 json_err('JPEG sent as image/png', 415, 40007, POST => '/files?name=x.png', undef, token => $ua->{token},
          raw => $jpeg, type => 'image/png');
+# a phone's portrait photo: stored 800x600 with EXIF orientation 6 (turn 90 degrees clockwise)
+my $exif = "Exif\0\0" . "MM\0\x2a" . pack('N', 8) . pack('n', 1) . pack('nnNnn', 0x0112, 3, 1, 6, 0) . pack('N', 0);
+my $rotated = "\xff\xd8" . "\xff\xe1" . pack('n', 2 + length $exif) . $exif . substr($jpeg, 2);
+($st, $j) = upload($ua, 'portrait.jpg', $rotated, 'image/jpeg');
+is($st, 201, 'EXIF-rotated JPEG upload');
+is("$j->{file}{width}x$j->{file}{height}", '600x800', 'EXIF orientation 6: size as displayed');
+is_deeply($j->{file}{thumb}, { width => 180, height => 240 }, 'EXIF orientation 6: upright thumbnail size');
+($st, undef, $raw) = get_file($ua, "/files/$j->{file}{id}/thumb");
+is(join('x', jpeg_size($raw)), '180x240', 'EXIF orientation 6: the thumbnail is really turned');
 my $webp = mkimage('webp', 500, 1000);
 ($st, $j) = upload($ua, 'pic.webp', $webp, 'image/webp');
 is($st, 201, 'WebP upload');

@@ -90,7 +90,7 @@ yd_file_post_job(ngx_http_youdu_ctx_t *ctx, yd_file_job_t *job)
     if (ycf->kdf_pool == NULL
         || ngx_thread_task_post(ycf->kdf_pool, task) != NGX_OK)
     {
-        return yd_error(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, YD_ERR_TOO_MANY,
+        return yd_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS, YD_ERR_TOO_MANY,
                         "the server is busy, please retry the upload");
     }
 

@@ -140,9 +140,7 @@ yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
         }
 
         /* download access follows this message */
-        return yd_sql(ctx,
-            "INSERT INTO message_files (file_id, conv_id, seq) "
-            "VALUES (?, ?, ?)", "iii", in->file_id, c->conv_id, c->seq);
+        return yd_file_link_sql(ctx, in->file_id, c->conv_id, c->seq);
 
     default:
         return NGX_OK;

@@ -42,6 +42,19 @@ yd_file_access_sql(ngx_http_youdu_ctx_t *ctx, int64_t uid, int64_t file_id)
 }
 
 
+/* inside the transaction that stores message (conv_id, seq): from then
+ * on the message gives its readers access to the file */
+
+ngx_int_t
+yd_file_link_sql(ngx_http_youdu_ctx_t *ctx, int64_t file_id, int64_t conv_id,
+    int64_t seq)
+{
+    return yd_sql(ctx,
+        "INSERT INTO message_files (file_id, conv_id, seq) VALUES (?, ?, ?)",
+        "iii", file_id, conv_id, seq);
+}
+
+
 /* one row of YD_FILE_COLS as the API returns it */
 
 json_t *

@@ -23,13 +23,15 @@
 
 static ngx_uint_t yd_file_magic(u_char *h, size_t n);
 static ngx_int_t yd_file_dims(int fd, off_t size, ngx_uint_t type, u_char *h,
-    size_t n, ngx_uint_t *w, ngx_uint_t *ht);
+    size_t n, ngx_uint_t *w, ngx_uint_t *ht, ngx_uint_t *orient);
 static ngx_int_t yd_file_jpeg_dims(int fd, off_t size, ngx_uint_t *w,
-    ngx_uint_t *ht);
+    ngx_uint_t *ht, ngx_uint_t *orient);
+static ngx_uint_t yd_file_exif_orientation(int fd, off_t off, size_t len);
+static gdImagePtr yd_file_orient(gdImagePtr t, ngx_uint_t orient);
 static ngx_int_t yd_file_hash(yd_file_job_t *job, int fd, u_char *head);
 static ngx_int_t yd_file_image(yd_file_job_t *job, int fd, u_char *head);
 static ngx_int_t yd_file_thumb(yd_file_job_t *job, gdImagePtr im,
-    ngx_uint_t type);
+    ngx_uint_t type, ngx_uint_t w, ngx_uint_t h);
 static ngx_int_t yd_file_write(yd_file_job_t *job, const char *final,
     void *data, int len);
 static void yd_file_fail(yd_file_job_t *job, ngx_uint_t status,
@@ -201,7 +203,7 @@ yd_file_image(yd_file_job_t *job, int fd, u_char *head)
 {
     FILE        *f;
     ngx_int_t    rc;
-    ngx_uint_t   type, w, h;
+    ngx_uint_t   type, w, h, orient;
     gdImagePtr   im;
 
     type = yd_file_magic(head, ngx_min((off_t) YD_HEAD_LEN, job->size));
@@ -222,7 +224,7 @@ yd_file_image(yd_file_job_t *job, int fd, u_char *head)
         return NGX_ERROR;
     }
 
-    if (yd_file_dims(fd, job->size, type, head, YD_HEAD_LEN, &w, &h)
+    if (yd_file_dims(fd, job->size, type, head, YD_HEAD_LEN, &w, &h, &orient)
         != NGX_OK)
     {
         yd_file_fail(job, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_IMAGE,
@@ -279,13 +281,19 @@ yd_file_image(yd_file_job_t *job, int fd, u_char *head)
         return NGX_ERROR;
     }
 
-    job->width = gdImageSX(im);
-    job->height = gdImageSY(im);
+    w = gdImageSX(im);
+    h = gdImageSY(im);
+
+    /* sizes as shown: a camera's portrait photo is stored landscape with
+     * an EXIF orientation that browsers apply */
+    job->orientation = orient;
+    job->width = (orient >= 5) ? h : w;
+    job->height = (orient >= 5) ? w : h;
 
     rc = NGX_OK;
 
-    if (ngx_max(job->width, job->height) > YD_THUMB_SIDE) {
-        rc = yd_file_thumb(job, im, type);
+    if (ngx_max(w, h) > YD_THUMB_SIDE) {
+        rc = yd_file_thumb(job, im, type, w, h);
     }
 
     gdImageDestroy(im);
@@ -298,17 +306,15 @@ yd_file_image(yd_file_job_t *job, int fd, u_char *head)
  * JPEG, the others become PNG (transparency) */
 
 static ngx_int_t
-yd_file_thumb(yd_file_job_t *job, gdImagePtr im, ngx_uint_t type)
+yd_file_thumb(yd_file_job_t *job, gdImagePtr im, ngx_uint_t type,
+    ngx_uint_t w, ngx_uint_t h)
 {
     int         len;
     char        path[NGX_MAX_PATH];
     void       *data;
     ngx_int_t   rc;
-    ngx_uint_t  w, h, tw, th;
+    ngx_uint_t  tw, th;
     gdImagePtr  t;
-
-    w = job->width;
-    h = job->height;
 
     if (w >= h) {
         tw = YD_THUMB_SIDE;
@@ -332,6 +338,19 @@ yd_file_thumb(yd_file_job_t *job, gdImagePtr im, ngx_uint_t type)
     }
 
     gdImageCopyResampled(t, im, 0, 0, 0, 0, tw, th, w, h);
+
+    /* the thumbnail carries no EXIF: it is turned upright here */
+    if (job->orientation > 1) {
+        t = yd_file_orient(t, job->orientation);
+        if (t == NULL) {
+            yd_file_fail(job, NGX_HTTP_INTERNAL_SERVER_ERROR, YD_ERR_INTERNAL,
+                         "out of memory");
+            return NGX_ERROR;
+        }
+
+        tw = gdImageSX(t);
+        th = gdImageSY(t);
+    }
 
     data = (type == YD_IMG_JPEG) ? gdImageJpegPtr(t, &len, 80)
                                  : gdImagePngPtr(t, &len);
@@ -443,12 +462,13 @@ yd_file_magic(u_char *h, size_t n)
 
 static ngx_int_t
 yd_file_dims(int fd, off_t size, ngx_uint_t type, u_char *h, size_t n,
-    ngx_uint_t *w, ngx_uint_t *ht)
+    ngx_uint_t *w, ngx_uint_t *ht, ngx_uint_t *orient)
 {
     ngx_uint_t  bits;
 
     *w = 0;
     *ht = 0;
+    *orient = 1;
 
     if (size < (off_t) n) {
         n = (size_t) size;
@@ -491,17 +511,19 @@ yd_file_dims(int fd, off_t size, ngx_uint_t type, u_char *h, size_t n,
         break;
 
     default: /* YD_IMG_JPEG */
-        return yd_file_jpeg_dims(fd, size, w, ht);
+        return yd_file_jpeg_dims(fd, size, w, ht, orient);
     }
 
     return (*w && *ht) ? NGX_OK : NGX_ERROR;
 }
 
 
-/* walks the JPEG segments up to the first SOFn marker */
+/* walks the JPEG segments up to the first SOFn marker (EXIF comes
+ * before it) */
 
 static ngx_int_t
-yd_file_jpeg_dims(int fd, off_t size, ngx_uint_t *w, ngx_uint_t *ht)
+yd_file_jpeg_dims(int fd, off_t size, ngx_uint_t *w, ngx_uint_t *ht,
+    ngx_uint_t *orient)
 {
     u_char      b[9];
     off_t       off;
@@ -545,10 +567,128 @@ yd_file_jpeg_dims(int fd, off_t size, ngx_uint_t *w, ngx_uint_t *ht)
             return NGX_ERROR;
         }
 
+        if (m == 0xe1 && *orient == 1) {
+            *orient = yd_file_exif_orientation(fd, off + 4,
+                                               yd_be16(b + 2) - 2);
+        }
+
         off += 2 + yd_be16(b + 2);
     }
 
     return NGX_ERROR;
+}
+
+
+/* APP1 "Exif\0\0" + TIFF: tag 0x0112 of IFD0; 1 when absent or odd */
+
+static ngx_uint_t
+yd_file_exif_orientation(int fd, off_t off, size_t len)
+{
+    u_char      *buf, *t, *e;
+    size_t       tlen, ifd, i, n;
+    ngx_uint_t   le, v;
+
+#define yd_t16(p)  (le ? yd_le16(p) : yd_be16(p))
+#define yd_t32(p)  (le ? (yd_le16(p) | yd_le16((p) + 2) << 16)              \
+                       : yd_be32(p))
+
+    if (len < 6 + 8) {
+        return 1;
+    }
+
+    buf = malloc(len);
+    if (buf == NULL) {
+        return 1;
+    }
+
+    v = 1;
+
+    if (pread(fd, buf, len, off) != (ssize_t) len
+        || ngx_memcmp(buf, "Exif\0\0", 6) != 0)
+    {
+        goto done;
+    }
+
+    t = buf + 6;
+    tlen = len - 6;
+
+    if (ngx_memcmp(t, "II", 2) == 0) {
+        le = 1;
+
+    } else if (ngx_memcmp(t, "MM", 2) == 0) {
+        le = 0;
+
+    } else {
+        goto done;
+    }
+
+    ifd = yd_t32(t + 4);
+
+    if (ifd < 8 || ifd + 2 > tlen) {
+        goto done;
+    }
+
+    n = yd_t16(t + ifd);
+
+    for (i = 0; i < n && ifd + 2 + 12 * (i + 1) <= tlen; i++) {
+        e = t + ifd + 2 + 12 * i;
+
+        if (yd_t16(e) == 0x0112 && yd_t16(e + 2) == 3) {
+            v = yd_t16(e + 8);
+            if (v < 1 || v > 8) {
+                v = 1;
+            }
+            break;
+        }
+    }
+
+done:
+
+    free(buf);
+    return v;
+
+#undef yd_t16
+#undef yd_t32
+}
+
+
+/* a new image: t turned as EXIF orientation 2..8 says; t is freed */
+
+static gdImagePtr
+yd_file_orient(gdImagePtr t, ngx_uint_t orient)
+{
+    int         w, h, x, y, sx, sy;
+    gdImagePtr  d;
+
+    w = gdImageSX(t);
+    h = gdImageSY(t);
+
+    d = (orient >= 5) ? gdImageCreateTrueColor(h, w)
+                      : gdImageCreateTrueColor(w, h);
+    if (d == NULL) {
+        gdImageDestroy(t);
+        return NULL;
+    }
+
+    for (y = 0; y < gdImageSY(d); y++) {
+        for (x = 0; x < gdImageSX(d); x++) {
+
+            switch (orient) {
+            case 2:  sx = w - 1 - x; sy = y;         break;
+            case 3:  sx = w - 1 - x; sy = h - 1 - y; break;
+            case 4:  sx = x;         sy = h - 1 - y; break;
+            case 5:  sx = y;         sy = x;         break;
+            case 6:  sx = y;         sy = h - 1 - x; break;
+            case 7:  sx = w - 1 - y; sy = h - 1 - x; break;
+            default: sx = w - 1 - y; sy = x;         break;   /* 8 */
+            }
+
+            gdImageSetPixel(d, x, y, gdImageGetTrueColorPixel(t, sx, sy));
+        }
+    }
+
+    gdImageDestroy(t);
+    return d;
 }
 
 

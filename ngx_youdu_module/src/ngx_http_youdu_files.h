@@ -50,8 +50,9 @@ typedef struct {
     ngx_int_t                 errcode;
     char                      err[200];
     u_char                    sha[65];
-    ngx_uint_t                width;
+    ngx_uint_t                width;        /* as displayed (EXIF) */
     ngx_uint_t                height;
+    ngx_uint_t                orientation;  /* EXIF 1..8 (JPEG) */
     ngx_uint_t                has_thumb;
     ngx_uint_t                thumb_width;
     ngx_uint_t                thumb_height;
@@ -66,6 +67,8 @@ void yd_file_store(yd_file_job_t *job);
 /* ngx_http_youdu_file_serve.c */
 ngx_int_t yd_file_access_sql(ngx_http_youdu_ctx_t *ctx, int64_t uid,
     int64_t file_id);
+ngx_int_t yd_file_link_sql(ngx_http_youdu_ctx_t *ctx, int64_t file_id,
+    int64_t conv_id, int64_t seq);
 json_t *yd_file_json(ngx_youdu_db_result_t *res, ngx_uint_t row);
 ngx_int_t yd_file_path(ngx_pool_t *pool, ngx_str_t *sha, ngx_uint_t thumb,
     ngx_str_t *path);
