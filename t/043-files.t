@@ -109,6 +109,11 @@ is($st, 206, 'Range: 206');
 ok($raw eq substr($doc, 1000, 1000), 'Range: the requested bytes');
 is($h->{'content-range'}, 'bytes 1000-1999/' . length($doc), 'Range: Content-Range');
 
+($st, $j, $raw, $h) = api(HEAD => "/files/$f1->{id}", undef, token => $ua->{token});
+is($st, 200, 'HEAD: 200');
+is($h->{'content-length'}, length $doc, 'HEAD: Content-Length');
+is($raw // '', '', 'HEAD: no body');
+
 # --- names and bodies refused or cleaned
 my $rows_before = files_rows($ua);
 my $stored_before = count_files($FILES);

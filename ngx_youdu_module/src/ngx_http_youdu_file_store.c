@@ -34,6 +34,7 @@ static ngx_int_t yd_file_thumb(yd_file_job_t *job, gdImagePtr im,
     ngx_uint_t type, ngx_uint_t w, ngx_uint_t h);
 static ngx_int_t yd_file_write(yd_file_job_t *job, const char *final,
     void *data, int len);
+static ngx_int_t yd_file_sync_dir(const char *path);
 static void yd_file_fail(yd_file_job_t *job, ngx_uint_t status,
     ngx_int_t errcode, const char *fmt, ...);
 static void yd_file_gd_silent(int priority, const char *format,
@@ -103,7 +104,11 @@ yd_file_store(yd_file_job_t *job)
     snprintf(path, sizeof(path), "%s/%c%c", job->dir, job->sha[0],
              job->sha[1]);
 
-    if (mkdir(path, 0755) == -1 && errno != EEXIST) {
+    if (mkdir(path, 0755) == 0) {
+        /* a new folder: its name in the storage root is durable too */
+        yd_file_sync_dir(job->dir);
+
+    } else if (errno != EEXIST) {
         close(fd);
         yd_file_fail(job, NGX_HTTP_INTERNAL_SERVER_ERROR, YD_ERR_INTERNAL,
                      "cannot create the storage folder: %s", strerror(errno));
@@ -112,6 +117,15 @@ yd_file_store(yd_file_job_t *job)
 
     if (job->want != YD_IMG_NONE && yd_file_image(job, fd, head) != NGX_OK) {
         close(fd);
+        return;
+    }
+
+    /* the row that acknowledges the upload is durable once written: so
+     * must the bytes be, and their name in the folder */
+    if (fsync(fd) == -1) {
+        close(fd);
+        yd_file_fail(job, NGX_HTTP_INTERNAL_SERVER_ERROR, YD_ERR_INTERNAL,
+                     "cannot flush the upload: %s", strerror(errno));
         return;
     }
 
@@ -130,7 +144,33 @@ yd_file_store(yd_file_job_t *job)
         return;
     }
 
+    snprintf(path, sizeof(path), "%s/%c%c", job->dir, job->sha[0],
+             job->sha[1]);
+
+    if (yd_file_sync_dir(path) != NGX_OK) {
+        yd_file_fail(job, NGX_HTTP_INTERNAL_SERVER_ERROR, YD_ERR_INTERNAL,
+                     "cannot flush the storage folder: %s", strerror(errno));
+        return;
+    }
+
     job->status = 0;
+}
+
+
+static ngx_int_t
+yd_file_sync_dir(const char *path)
+{
+    int  fd, rc;
+
+    fd = open(path, O_RDONLY|O_DIRECTORY);
+    if (fd == -1) {
+        return NGX_ERROR;
+    }
+
+    rc = fsync(fd);
+    close(fd);
+
+    return (rc == 0) ? NGX_OK : NGX_ERROR;
 }
 
 
