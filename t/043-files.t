@@ -268,6 +268,59 @@ is_deeply($j->{file}{thumb}, { width => 240, height => 240 }, 'GIF: 240x240 thum
 json_err('WebP bytes cut short', 400, 40010, POST => '/files?name=x.webp', undef, token => $ua->{token},
          raw => substr($webp, 0, 100), type => 'image/webp');
 
+# --- multipart/form-data (HTML forms, FormData)
+sub form {
+    my ($boundary, @parts) = @_;
+    my $b = '';
+    for my $p (@parts) {
+        $b .= "--$boundary\r\n" . join('', map { "$_\r\n" } @{ $p->{h} }) . "\r\n" . $p->{data} . "\r\n";
+    }
+    return $b . "--$boundary--\r\n";
+}
+my $bd = '----WebKitFormBoundary7MA4YWxkTrZu0gW';
+my $mp = 'multipart/form-data; boundary=' . $bd;
+$rows_before = files_rows($ua);
+$stored_before = count_files($FILES);
+($st, $j) = api(POST => '/files', undef, token => $ua->{token}, type => $mp,
+    raw => form($bd, { h => ['Content-Disposition: form-data; name="note"'], data => "--$bd-ish text" },
+                     { h => ['Content-Disposition: form-data; name="file"; filename="' . Encode::encode_utf8('截图 1.png') . '"',
+                             'Content-Type: image/png'], data => $wide }));
+is($st, 201, 'form upload: 201');
+is($j->{file}{name}, '截图 1.png', 'form: the part\'s filename');
+is($j->{file}{mime}, 'image/png', 'form: the part\'s Content-Type');
+is($j->{file}{sha256}, sha256_hex($wide), 'form: exactly the part\'s bytes');
+is_deeply($j->{file}{thumb}, { width => 240, height => 120 }, 'form: an image with its thumbnail');
+($st, $j) = api(POST => '/files?name=' . esc('override.txt'), undef, token => $ua->{token},
+    type => "multipart/form-data; boundary=\"x y\"",
+    raw => form('x y', { h => ["Content-Disposition: form-data; name=\"f\"; filename=\"a.txt\"; filename*=UTF-8''%E6%96%87.txt"],
+                         data => "line1\r\nline2" }));
+is($st, 201, 'form with a quoted boundary');
+is($j->{file}{name}, 'override.txt', 'form: the query name wins');
+is($j->{file}{mime}, 'application/octet-stream', 'form: no part Content-Type');
+is($j->{file}{size}, 12, 'form: CRLF inside the data kept');
+($st, $j) = api(POST => '/files', undef, token => $ua->{token}, type => $mp,
+    raw => form($bd, { h => ["Content-Disposition: form-data; name=\"f\"; filename*=UTF-8''%E6%96%87.txt"], data => 'x' }));
+is($j->{file}{name}, '文.txt', 'form: RFC 5987 filename*');
+my $rows_ok = files_rows($ua);
+my $stored_ok = count_files($FILES);
+json_err('form without a file part', 400, 40011, POST => '/files', undef, token => $ua->{token}, type => $mp,
+         raw => form($bd, { h => ['Content-Disposition: form-data; name="note"'], data => 'hi' }));
+json_err('form without a closing delimiter', 400, 40000, POST => '/files', undef, token => $ua->{token},
+         type => $mp, raw => "--$bd\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\nabc");
+json_err('form without a boundary', 400, 40007, POST => '/files', undef, token => $ua->{token},
+         type => 'multipart/form-data', raw => 'abc');
+json_err('form: an image part over youdu_image_max_size', 413, 41300, POST => '/files', undef,
+         token => $ua->{token}, type => $mp,
+         raw => form($bd, { h => ['Content-Disposition: form-data; name="f"; filename="big.png"',
+                                  'Content-Type: image/png'], data => "\x89PNG\r\n\x1a\n" . ('p' x (2 * 1024 * 1024)) }));
+json_err('form: a corrupt image part', 400, 40010, POST => '/files', undef, token => $ua->{token}, type => $mp,
+         raw => form($bd, { h => ['Content-Disposition: form-data; name="f"; filename="b.png"',
+                                  'Content-Type: image/png'], data => png(30, 30, bad_pixels => 1) }));
+json_err('form: an empty file part', 400, 40011, POST => '/files', undef, token => $ua->{token}, type => $mp,
+         raw => form($bd, { h => ['Content-Disposition: form-data; name="f"; filename="e.txt"'], data => '' }));
+is(files_rows($ua), $rows_ok, 'refused forms: no row');
+is(count_files($FILES), $stored_ok, 'refused forms: no part file left in the storage');
+
 # --- image and file messages: sync and push
 my $g = new_conv($ua, kind => 'group', name => Youdu::Test::uniq('fg'),
                  user_ids => [$ub->{id}, $ud->{id}, $ue->{id}]);

@@ -16,6 +16,67 @@ typedef struct {
 } yd_file_up_t;
 
 
+/*
+ * multipart/form-data; boundary=...: the boundary into job->boundary;
+ * NGX_DECLINED another type, NGX_ERROR no usable boundary
+ */
+
+static ngx_int_t
+yd_file_boundary(ngx_http_request_t *r, ngx_str_t *mime, yd_file_job_t *job)
+{
+    u_char     *p, *end, *b;
+    size_t      n;
+    ngx_str_t  *ct;
+
+    if (mime->len != 19
+        || ngx_strncmp(mime->data, "multipart/form-data", 19) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    ct = &r->headers_in.content_type->value;
+    end = ct->data + ct->len;
+
+    p = ngx_strlcasestrn(ct->data, end, (u_char *) "boundary=", 9 - 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    p += 9;
+
+    if (p < end && *p == '"') {
+        b = ++p;
+        while (p < end && *p != '"') {
+            p++;
+        }
+
+    } else {
+        b = p;
+        while (p < end && *p != ';' && *p != ' ' && *p != '\t') {
+            p++;
+        }
+    }
+
+    n = p - b;
+
+    /* RFC 2046: 1..70 characters */
+    if (n == 0 || n > 70) {
+        return NGX_ERROR;
+    }
+
+    for (p = b; p < b + n; p++) {
+        if (*p < 0x20 || *p >= 0x7f) {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_memcpy(job->boundary, b, n);
+    job->boundary[n] = '\0';
+
+    return NGX_OK;
+}
+
+
 static void
 yd_file_thread(void *data, ngx_log_t *log)
 {
@@ -27,44 +88,6 @@ static void
 yd_file_thread_done(ngx_event_t *ev)
 {
     yd_resume(ev->data);
-}
-
-
-/*
- * the user's name is metadata only, yet it becomes a name on the
- * receiver's disk: no folders, no characters that other systems refuse,
- * no leading or trailing dots and spaces
- */
-
-static ngx_int_t
-yd_file_clean_name(ngx_str_t *name)
-{
-    u_char  *p, *start, *end;
-
-    start = name->data;
-    end = name->data + name->len;
-
-    for (p = start; p < end; p++) {
-        if (*p == '/' || *p == '\\') {
-            start = p + 1;
-
-        } else if (ngx_strchr(":*?\"<>|", *p)) {
-            *p = '_';
-        }
-    }
-
-    while (start < end && (*start == ' ' || *start == '.')) {
-        start++;
-    }
-
-    while (end > start && (end[-1] == ' ' || end[-1] == '.')) {
-        end--;
-    }
-
-    name->data = start;
-    name->len = end - start;
-
-    return name->len ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -105,6 +128,7 @@ ngx_http_youdu_file_upload(ngx_http_youdu_ctx_t *ctx)
 {
     u_char                     *p;
     json_t                     *obj;
+    ngx_int_t                   rc;
     yd_file_up_t               *up;
     yd_file_job_t              *job;
     ngx_http_request_body_t    *rb;
@@ -130,13 +154,24 @@ ngx_http_youdu_file_upload(ngx_http_youdu_ctx_t *ctx)
             return NGX_DONE;
         }
 
-        if (up->name.data == NULL) {
+        yd_file_request_mime(ctx->r, &up->mime);
+
+        /* a form: the name and type come from its file part */
+        rc = yd_file_boundary(ctx->r, &up->mime, job);
+
+        if (rc == NGX_ERROR) {
+            return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_CONTENT_TYPE,
+                            "multipart/form-data needs a boundary of 1..70 "
+                            "characters");
+        }
+
+        if (up->name.data == NULL && rc != NGX_OK) {
             return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_MISSING_FIELD,
                             "query parameter \"name\" (the file name) is "
                             "required");
         }
 
-        if (yd_file_clean_name(&up->name) != NGX_OK) {
+        if (up->name.data && yd_file_clean_name(&up->name) != NGX_OK) {
             return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_VALUE,
                             "\"name\" is not a usable file name");
         }
@@ -148,8 +183,6 @@ ngx_http_youdu_file_upload(ngx_http_youdu_ctx_t *ctx)
                             "the file is empty: send its bytes as the "
                             "request body");
         }
-
-        yd_file_request_mime(ctx->r, &up->mime);
 
         ycf = ngx_youdu_core_conf(ngx_cycle);
         ylcf = ngx_http_get_module_loc_conf(ctx->r, ngx_http_youdu_module);
@@ -166,6 +199,7 @@ ngx_http_youdu_file_upload(ngx_http_youdu_ctx_t *ctx)
         job->size = ctx->body_size;
         job->want = yd_file_image_type(&up->mime);
         job->max_pixels = ylcf->image_max_pixels;
+        job->image_max = ylcf->image_max;
 
         return yd_file_post_job(ctx, job);
 
@@ -174,6 +208,20 @@ ngx_http_youdu_file_upload(ngx_http_youdu_ctx_t *ctx)
 
         if (job->status) {
             return yd_error(ctx, job->status, job->errcode, "%s", job->err);
+        }
+
+        if (job->boundary[0]) {
+            if (up->name.data == NULL) {
+                up->name.data = job->name;
+                up->name.len = job->name_len;
+            }
+
+            up->mime.data = job->mime;
+            up->mime.len = job->mime_len;
+
+            if (job->mime_len == 0) {
+                ngx_str_set(&up->mime, "application/octet-stream");
+            }
         }
 
         return yd_sql(ctx,

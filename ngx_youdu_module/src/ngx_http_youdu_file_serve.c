@@ -341,7 +341,8 @@ yd_file_disposition(ngx_http_youdu_ctx_t *ctx, ngx_str_t *name,
         c = name->data[i];
 
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (c >= '0' && c <= '9') || ngx_strchr("!#$&+-.^_`|~", c))
+            || (c >= '0' && c <= '9')
+            || (c && ngx_strchr("!#$&+-.^_`|~", c)))
         {
             *p++ = c;
 
@@ -456,18 +457,14 @@ ngx_http_youdu_file_url_auth(ngx_http_youdu_ctx_t *ctx)
 }
 
 
-/*
- * the declared type of an upload: Content-Type without parameters, lower
- * case, a plain "type/subtype" token, else application/octet-stream
- */
+/* the declared type of an upload (see yd_file_mime_clean()) */
 
 void
 yd_file_request_mime(ngx_http_request_t *r, ngx_str_t *out)
 {
     u_char     *p;
-    size_t      i, n;
+    size_t      n;
     ngx_str_t  *ct;
-    ngx_uint_t  slash;
 
     ngx_str_set(out, "application/octet-stream");
 
@@ -477,45 +474,17 @@ yd_file_request_mime(ngx_http_request_t *r, ngx_str_t *out)
 
     ct = &r->headers_in.content_type->value;
 
-    for (n = 0; n < ct->len && ct->data[n] != ';' && ct->data[n] != ' '
-                && ct->data[n] != '\t'; n++)
-    {
-        /* void */
-    }
-
-    if (n == 0 || n > YD_MIME_MAX) {
-        return;
-    }
-
-    slash = 0;
-
-    for (i = 0; i < n; i++) {
-        if (ct->data[i] == '/') {
-            slash++;
-            continue;
-        }
-
-        if (!isalnum(ct->data[i]) && !ngx_strchr("!#$&-^_.+", ct->data[i])) {
-            return;
-        }
-    }
-
-    if (slash != 1 || ct->data[0] == '/' || ct->data[n - 1] == '/') {
-        return;
-    }
-
-    p = ngx_pnalloc(r->pool, n + 1);
+    p = ngx_pnalloc(r->pool, YD_MIME_MAX + 1);
     if (p == NULL) {
         return;
     }
 
-    for (i = 0; i < n; i++) {
-        p[i] = ngx_tolower(ct->data[i]);
-    }
+    n = yd_file_mime_clean(ct->data, ct->len, p);
 
-    p[n] = '\0';
-    out->data = p;
-    out->len = n;
+    if (n) {
+        out->data = p;
+        out->len = n;
+    }
 }
 
 

@@ -21,6 +21,7 @@
 #define YD_JPEG_SEGMENTS_MAX  4096
 
 
+static void yd_file_store_file(yd_file_job_t *job);
 static ngx_uint_t yd_file_magic(u_char *h, size_t n);
 static ngx_int_t yd_file_dims(int fd, off_t size, ngx_uint_t type, u_char *h,
     size_t n, ngx_uint_t *w, ngx_uint_t *ht, ngx_uint_t *orient);
@@ -78,16 +79,122 @@ yd_file_image_mime(ngx_uint_t type)
 }
 
 
+/*
+ * a declared type: without parameters, lower case, a plain "type/subtype"
+ * token; 0 (application/octet-stream) otherwise.  out: YD_MIME_MAX + 1.
+ */
+
+size_t
+yd_file_mime_clean(const u_char *in, size_t len, u_char *out)
+{
+    size_t      i, n;
+    ngx_uint_t  slash;
+
+    for (n = 0; n < len && in[n] != ';' && in[n] != ' ' && in[n] != '\t';
+         n++)
+    {
+        /* void */
+    }
+
+    if (n == 0 || n > YD_MIME_MAX) {
+        return 0;
+    }
+
+    slash = 0;
+
+    for (i = 0; i < n; i++) {
+        if (in[i] == '/') {
+            slash++;
+            continue;
+        }
+
+        if (in[i] == '\0'
+            || (!isalnum(in[i]) && !ngx_strchr("!#$&-^_.+", in[i])))
+        {
+            return 0;
+        }
+    }
+
+    if (slash != 1 || in[0] == '/' || in[n - 1] == '/') {
+        return 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        out[i] = ngx_tolower(in[i]);
+    }
+
+    out[n] = '\0';
+
+    return n;
+}
+
+
+/*
+ * the user's name is metadata only, yet it becomes a name on the
+ * receiver's disk: no folders, no characters that other systems refuse,
+ * no leading or trailing dots and spaces
+ */
+
+ngx_int_t
+yd_file_clean_name(ngx_str_t *name)
+{
+    u_char  *p, *start, *end;
+
+    start = name->data;
+    end = name->data + name->len;
+
+    for (p = start; p < end; p++) {
+        if (*p == '/' || *p == '\\') {
+            start = p + 1;
+
+        } else if (*p == '\0' || ngx_strchr(":*?\"<>|", *p)) {
+            *p = '_';
+        }
+    }
+
+    while (start < end && (*start == ' ' || *start == '.')) {
+        start++;
+    }
+
+    while (end > start && (end[-1] == ' ' || end[-1] == '.')) {
+        end--;
+    }
+
+    name->data = start;
+    name->len = end - start;
+
+    return name->len ? NGX_OK : NGX_DECLINED;
+}
+
+
 /* the thread task: on return job->status is 0 (stored) or the error */
 
 void
 yd_file_store(yd_file_job_t *job)
 {
+    gdSetErrorMethod(yd_file_gd_silent);
+
+    if (job->boundary[0] && yd_file_multipart(job) != NGX_OK) {
+        goto failed;
+    }
+
+    yd_file_store_file(job);
+
+failed:
+
+    /* a part copied out and not stored; nginx deletes its own temp file */
+    if (job->status && job->part_path[0]) {
+        unlink(job->part_path);
+    }
+}
+
+
+static void
+yd_file_store_file(yd_file_job_t *job)
+{
     int     fd;
     char    path[NGX_MAX_PATH];
     u_char  head[YD_HEAD_LEN];
-
-    gdSetErrorMethod(yd_file_gd_silent);
 
     fd = open(job->src, O_RDONLY);
     if (fd == -1) {

@@ -44,6 +44,8 @@ typedef struct {
     off_t                     size;
     ngx_uint_t                want;         /* YD_IMG_*: declared image */
     ngx_uint_t                max_pixels;
+    off_t                     image_max;
+    char                      boundary[72]; /* multipart/form-data */
 
     /* out */
     ngx_uint_t                status;       /* 0: stored */
@@ -56,13 +58,25 @@ typedef struct {
     ngx_uint_t                has_thumb;
     ngx_uint_t                thumb_width;
     ngx_uint_t                thumb_height;
+
+    /* multipart/form-data: the file part */
+    char                      part_path[NGX_MAX_PATH];
+    u_char                    name[YD_FILE_NAME_MAX * 4 + 1];
+    size_t                    name_len;
+    u_char                    mime[YD_MIME_MAX + 1];
+    size_t                    mime_len;
 } yd_file_job_t;
 
 
 /* ngx_http_youdu_file_store.c (thread pool side) */
 ngx_uint_t yd_file_image_type(ngx_str_t *mime);
+size_t yd_file_mime_clean(const u_char *in, size_t len, u_char *out);
+ngx_int_t yd_file_clean_name(ngx_str_t *name);
 const char *yd_file_image_mime(ngx_uint_t type);
 void yd_file_store(yd_file_job_t *job);
+
+/* ngx_http_youdu_file_multipart.c (thread pool side) */
+ngx_int_t yd_file_multipart(yd_file_job_t *job);
 
 /* ngx_http_youdu_file_serve.c */
 ngx_int_t yd_file_access_sql(ngx_http_youdu_ctx_t *ctx, int64_t uid,
