@@ -14,6 +14,8 @@ use Compress::Zlib ();
 use Digest::SHA qw(sha256_hex hmac_sha256_hex);
 use File::Find ();
 use HTTP::Tiny;
+use IO::Socket::INET;
+use IO::Select;
 use Time::HiRes qw(sleep);
 use Youdu::Test;
 use Youdu::Msg;
@@ -153,6 +155,20 @@ json_err('image over youdu_image_max_size (chunked)', 413, 41300,
          POST => '/files?name=big.png', undef, token => $ua->{token},
          raw => sub { return undef if $sent >= 3 * 1024 * 1024; $sent += 65536; return 'q' x 65536 },
          type => 'image/png');
+# the refusal comes while the chunked body is still arriving, not after it
+{
+    my ($host, $port) = $URL =~ m{^http://([^:/]+):(\d+)} or die "cannot parse $URL";
+    my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => 'tcp') or die "connect: $!";
+    print $s "POST /api/v1/files?name=c.bin HTTP/1.1\r\nHost: $host\r\nAuthorization: Bearer $ua->{token}\r\n"
+           . "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+    my $chunk = sprintf("%x\r\n", 65536) . ('w' x 65536) . "\r\n";
+    print $s $chunk for 1 .. 8 * 16 + 4;   # 8.25 MB, never finished
+    my $sel = IO::Select->new($s);
+    my $resp = '';
+    while ($sel->can_read(5)) { my $n = sysread($s, $resp, 65536, length $resp); last unless $n; last if $resp =~ /\}\z/ }
+    like($resp, qr{^HTTP/1\.1 413 .*"errcode":41300}s, 'chunked upload: 413 JSON before the body ends');
+    close $s;
+}
 sleep 0.3;
 is(files_rows($ua), $rows_before, 'too large: no row');
 is(count_files($FILES), $stored_before, 'too large: nothing in the storage');
@@ -457,6 +473,12 @@ my $exp = time + 100;
 $sig = hmac_sha256_hex("youdu-file:$img->{id}:$uf->{id}:$exp", $key);
 json_err('signed for a user who may not read it: 404', 404, 40401,
          GET => "$URL/api/v1/files/$img->{id}?uid=$uf->{id}&exp=$exp&sig=$sig", undef);
+my $admin = admin_token();
+json_ok('disable ub', PATCH => "/admin/users/$ub->{id}", { enable_state => -1 }, token => $admin);
+json_err('signed URL of a disabled account: 404', 404, 40401, GET => "$URL$url", undef);
+json_ok('enable ub again', PATCH => "/admin/users/$ub->{id}", { enable_state => 1 }, token => $admin);
+($st) = get_file(undef, "$URL$url");
+is($st, 200, 'signed URL works again once enabled');
 json_err('url for a file one may not read: 404', 404, 40401, GET => "/files/$img->{id}/url", undef,
          token => $uf->{token});
 json_err('url needs a token', 401, 40100, GET => "/files/$img->{id}/url", undef);
