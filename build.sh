@@ -40,7 +40,7 @@ die() { printf '\033[31m[youdu] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
 PACKAGES=(nginx nginx-dev libnginx-mod-stream mariadb-server mariadb-client libmariadb-dev
           redis-server libhiredis-dev libjansson-dev libjwt-dev libssl-dev libargon2-dev
-          argon2 zlib1g-dev unicode-data pkg-config gcc make openssl perl
+          argon2 zlib1g-dev libgd-dev unicode-data pkg-config gcc make openssl perl
           libio-socket-ssl-perl libprotocol-websocket-perl curl procps)
 
 install_packages() {
@@ -125,6 +125,7 @@ set_env() {
         YOUDU_PUSH_AUTH_TIMEOUT=2s; YOUDU_PUSH_RECHECK=2s    # t/100-push-ws.t
         YOUDU_PUSH_PRESENCE_TTL=4s                           # t/102-presence.t
         YOUDU_RECALL_WINDOW=5m                               # t/041-messages.t
+        YOUDU_UPLOAD_MAX=8m; YOUDU_IMAGE_MAX=2m              # t/043-files.t
     else
         RUN_DIR=${YOUDU_RUN_DIR:-$ROOT/run}
         HTTP_PORT=${YOUDU_HTTP_PORT:-8080}; HTTPS_PORT=${YOUDU_HTTPS_PORT:-8443}
@@ -236,6 +237,8 @@ render_nginx_conf() {
             -e "s|@PUSH_AUTH_TIMEOUT@|${YOUDU_PUSH_AUTH_TIMEOUT:-10s}|g" \
             -e "s|@PUSH_RECHECK@|${YOUDU_PUSH_RECHECK:-30s}|g" \
             -e "s|@PUSH_PRESENCE_TTL@|${YOUDU_PUSH_PRESENCE_TTL:-90s}|g" \
+            -e "s|@UPLOAD_MAX@|${YOUDU_UPLOAD_MAX:-100m}|g" \
+            -e "s|@IMAGE_MAX@|${YOUDU_IMAGE_MAX:-20m}|g" \
             "$ROOT/conf/$f.conf.in" > "$RUN_DIR/$f.conf"
     done
 }

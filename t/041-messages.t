@@ -73,7 +73,9 @@ json_err('send: client_msg_id too long', 400, 40005, POST => $path, { %ok, clien
 json_err('send: client_msg_id number', 400, 40003, POST => $path, { %ok, client_msg_id => 5 }, token => $ub->{token});
 json_err('send: kind missing', 400, 40004, POST => $path, { client_msg_id => 'x', text => 'hi' },
          token => $ub->{token});
-json_err('send: kind image', 400, 40006, POST => $path, { %ok, kind => 'image' }, token => $ub->{token});
+json_err('send: unknown kind', 400, 40006, POST => $path, { %ok, kind => 'video' }, token => $ub->{token});
+json_err('send: kind image without file_id', 400, 40004, POST => $path, { %ok, kind => 'image' },
+         token => $ub->{token});
 json_err('send: text missing', 400, 40004, POST => $path, { client_msg_id => 'x', kind => 'text' },
          token => $ub->{token});
 json_err('send: text empty', 400, 40004, POST => $path, { %ok, text => '' }, token => $ub->{token});

@@ -20,6 +20,10 @@
 #define YD_MEMBER_OWNER       2
 
 #define YD_MSG_TEXT           1
+#define YD_MSG_IMAGE          2
+#define YD_MSG_FILE           3
+#define YD_MSG_CARD           4
+#define YD_MSG_FORWARD        5
 #define YD_MSG_SYSTEM         6
 #define YD_MSG_RECALL         7
 
@@ -29,6 +33,11 @@
 
 /* kinds a user sends (text .. merged forward): quotable and recallable */
 #define YD_MSG_USER_KINDS     "kind BETWEEN 1 AND 5"
+
+/* a message's one-line preview: its text, or "[image]", "[file] name" */
+#define YD_MSG_PREVIEW(body)                                                 \
+    "IFNULL(JSON_VALUE(" body ", '$.text'), "                                \
+    "IFNULL(JSON_VALUE(" body ", '$.preview'), ''))"
 
 /* the columns yd_conv_event() reads, in order (table alias m) */
 #define YD_MSG_COLS                                                          \
