@@ -74,6 +74,24 @@ is($ok->{user_id}, $uid_a, 'auth_ok carries the user id');
 is($ok->{session_id}, $login_a1->{session_id}, 'and the session id');
 ping_pong($a1, '{"type":"ping"} -> {"type":"pong"}');
 
+# SO_KEEPALIVE: the kernel shows a keepalive timer on the server's socket
+{
+    my $lport = $a1->{sock}->sockport;
+    my $ss;
+    for (1 .. 20) {    # while data is unacknowledged the retransmit timer shows instead
+        $ss = `ss -tnoH state established '( sport = :$ENV{TEST_YOUDU_TCP_PORT} and dport = :$lport )'`;
+        last if $ss =~ /keepalive/;
+        sleep 0.1;
+    }
+    like($ss, qr/timer:\(keepalive/, 'TCP keepalive is on for push connections') or diag($ss);
+    my $wsc = ws_open();
+    my $wport = $wsc->{sock}->sockport;
+    my ($hp) = $URL =~ /:(\d+)$/;
+    $ss = `ss -tnoH state established '( sport = :$hp and dport = :$wport )'`;
+    unlike($ss, qr/timer:\(keepalive/, '(the check can tell: an HTTP connection has none)') or diag($ss);
+    close $wsc->{sock};
+}
+
 my $c = tcp_open();
 tcp_send($c, { type => 'auth', token => 'not.a.token' });
 closes_with($c, 'bad token', 40101, 4401);
@@ -90,6 +108,10 @@ closes_with($c, 'expired token', undef, 4401);
 $c = tcp_open();
 tcp_send($c, { type => 'ping' });
 closes_with($c, 'a first frame that is not auth', 40101, 4401);
+
+$c = tcp_open();
+tcp_raw($c, pack('N', 0));
+closes_with($c, 'an empty first frame', 40101, 4401);
 
 $c = tcp_open();
 my $t0 = time;
@@ -253,6 +275,19 @@ is_deeply(tcp_json($_), { type => 'org', version => 43 }, 'yd:org relayed to eve
     ok(tcp_expect_nothing($rtcp, 0.5), 'exactly once');
     close $rws->{sock};
     close $rtcp->{sock};
+}
+
+# fan-out to many TCP connections of one user
+{
+    my ($uid_m, $acc_m, $pw_m) = db_user();
+    my ($tok_m) = signin($acc_m, $pw_m);
+    my @conns = map { scalar tcp_auth($tok_m) } 1 .. 200;
+    my $t1 = time;
+    publish('yd:push', notice([$uid_m], 77));
+    my $got = grep { my $m = next_of($_, 'message'); $m && $m->{seq} == 77 } @conns;
+    is($got, 200, '200 TCP devices of one user all get the event');
+    diag(sprintf('fan-out to 200 TCP connections: %.0f ms until the last one read it', (time - $t1) * 1000));
+    close $_->{sock} for @conns;
 }
 
 # ---------------------------------------------------------------- presence across transports
