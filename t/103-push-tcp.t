@@ -142,6 +142,14 @@ ok($took >= 1.5 && $took < 5, sprintf('after the auth timeout (2s in tests; took
     is(tcp_json($slow)->{type}, 'auth_ok', 'partial frames, byte by byte: auth_ok');
     is_deeply(tcp_json($slow), { type => 'pong' }, 'then the ping that followed, byte by byte');
 
+    # the auth frame and a ping in one write: the ping waits for the session query
+    my $both = tcp_open();
+    my $auth = $JSON->encode({ type => 'auth', token => $tok_b });
+    tcp_raw($both, pack('N', length $auth) . $auth . pack('N', 15) . '{"type":"ping"}');
+    is(tcp_json($both)->{type}, 'auth_ok', 'auth and ping in one write: auth_ok');
+    is_deeply(tcp_json($both), { type => 'pong' }, 'then the pong');
+    close $both->{sock};
+
     # several frames in one write
     tcp_raw($slow, join '', map { pack('N', 15) . '{"type":"ping"}' } 1 .. 3);
     my $pongs = grep { my $x = tcp_json($slow); $x && $x->{type} eq 'pong' } 1 .. 3;
