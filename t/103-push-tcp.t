@@ -405,6 +405,37 @@ ping_pong($a1, 'device a1 stays connected');
     ok(tcp_eof($slow, 7), 'and the connection ends');
 }
 
+# a TLS client that stops reading: the session is finalized while its
+# output (and the TLS close_notify) cannot be written
+{
+    my ($uid_s, $acc_s, $pw_s) = db_user();
+    my ($tok_s) = signin($acc_s, $pw_s);
+    my $slow = tcp_auth($tok_s, tls => 1);
+    my $rs = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ENV{TEST_YOUDU_REDIS_PORT})
+        or die "redis: $!";
+    my $big = $JSON->encode(notice([$uid_s], 0, body => { text => 'z' x 8000 }));
+    my $count = 2000;
+    my $cmd = sprintf("*3\r\n\$7\r\nPUBLISH\r\n\$7\r\nyd:push\r\n\$%d\r\n%s\r\n", length $big, $big);
+    print $rs $cmd for 1 .. $count;
+    my $replies = 0;
+    while ($replies < $count && defined(my $line = <$rs>)) { $replies++ if $line =~ /^:/ }
+    sleep 7;    # past the close wait (5 s): finalized with unsent output
+    my ($n, $eof) = (0, 0);
+    my $deadline = time + 15;
+    while (time < $deadline) {
+        my $f = tcp_recv($slow, 1);
+        if ($f && $f->{eof}) { $eof = 1; last }
+        $n++ if $f;
+    }
+    ok($eof, "TLS slow client: the server ends the connection ($n frames read after it stalled)");
+    ok($n < $count, 'without having buffered the whole backlog');
+    my ($pst) = api(GET => '/ping');
+    is($pst, 200, 'nginx stays healthy');
+    my $t2 = tcp_auth($tok_s, tls => 1);
+    ping_pong($t2, 'TLS: new connections work');
+    close $t2->{sock};
+}
+
 # ---------------------------------------------------------------- TLS
 
 {
