@@ -241,6 +241,30 @@ ok($took >= 1.5 && $took < 5, sprintf('after the auth timeout (2s in tests; took
     close $v->{sock};
 }
 
+# random bytes before and after auth: every answer is a well-formed frame
+# (tcp_json dies otherwise), the connection ends or stays usable
+{
+    srand(103);
+    my ($ended, $bad) = (0, 0);
+    for my $i (1 .. 60) {
+        my $r = $i % 2 ? tcp_open() : tcp_auth($tok_b);
+        my $junk = join '', map { chr int rand 256 } 1 .. 1 + int rand 300;
+        $junk = pack('N', length $junk) . $junk if $i % 3 == 0;    # framed garbage
+        tcp_raw($r, $junk);
+        my $end = 0;
+        eval { while (my $j = tcp_json($r, 0.5)) { $end = 1 if $j->{type} eq 'close' } 1 }
+            or do { $bad++; diag($@) };
+        $ended++ if $end && tcp_eof($r, 7);
+        close $r->{sock};
+    }
+    is($bad, 0, "random bytes: every answer is a well-formed JSON frame ($ended connections "
+                . "closed with a close frame, then EOF)");
+    ok($ended >= 20, 'framed garbage (1 in 3) and junk lengths over 64 KiB close the connection');
+    my $v = tcp_auth($tok_b);
+    ping_pong($v, 'random bytes: the endpoint still works');
+    close $v->{sock};
+}
+
 # ---------------------------------------------------------------- delivery
 
 my $a2 = tcp_auth($tok_a2);
