@@ -494,6 +494,26 @@ ping_pong($a1, 'device a1 stays connected');
     close $plain;
 }
 
+# ---------------------------------------------------------------- database down
+
+{
+    my $open = tcp_auth($tok_b);
+    my @asan = $ENV{TEST_YOUDU_ASAN} ? ('--asan') : ();
+    local $ENV{YOUDU_SERVICE_MODE} = 'test';
+    is(system("$ENV{TEST_YOUDU_ROOT}/build.sh", 'service', 'stop', 'mariadb', @asan), 0, 'MariaDB stopped');
+    my $c = tcp_open();
+    tcp_send($c, { type => 'auth', token => $tok_b });
+    my $reason = closes_with($c, 'database down at auth', 50300, 1011, 10);
+    is($reason, 'try again later', 'reason: try again later');
+    tcp_json($open, 3);    # a failed re-check or two meanwhile
+    ping_pong($open, 'an open connection survives failed session re-checks');
+    is(system("$ENV{TEST_YOUDU_ROOT}/build.sh", 'service', 'start', 'mariadb', @asan), 0, 'MariaDB started');
+    my $back;
+    for (1 .. 75) { $back = eval { tcp_auth($tok_b) } and last; sleep 0.2 }
+    ok($back, 'auth works again once MariaDB is back');
+    close $open->{sock};
+}
+
 # ---------------------------------------------------------------- graceful shutdown
 
 {

@@ -128,7 +128,7 @@ struct ngx_youdu_push_conn_s {
     ngx_youdu_db_conn_t      *dc;
     ngx_pool_t               *qpool;      /* per query; freed when done */
 
-    unsigned                  closed:1;       /* request finalized */
+    unsigned                  closed:1;       /* owner finalized */
     unsigned                  in_bus:1;
     unsigned                  checking:1;     /* re-check in flight */
     unsigned                  peer_closed:1;  /* client sent close */
