@@ -35,11 +35,18 @@ static ngx_rbtree_t        ngx_youdu_push_users;
 static ngx_rbtree_node_t   ngx_youdu_push_sentinel;
 static ngx_queue_t         ngx_youdu_push_all;
 static ngx_log_t          *ngx_youdu_push_log;
+static ngx_uint_t          ngx_youdu_push_bus_started;
 
+
+/* once per worker, whichever endpoint (http, stream) asks first */
 
 ngx_int_t
 ngx_youdu_push_bus_init(ngx_cycle_t *cycle)
 {
+    if (ngx_youdu_push_bus_started) {
+        return NGX_OK;
+    }
+
     ngx_rbtree_init(&ngx_youdu_push_users, &ngx_youdu_push_sentinel,
                     ngx_rbtree_insert_value);
     ngx_queue_init(&ngx_youdu_push_all);
@@ -52,6 +59,8 @@ ngx_youdu_push_bus_init(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    ngx_youdu_push_bus_started = 1;
+
     return NGX_OK;
 }
 
@@ -59,7 +68,10 @@ ngx_youdu_push_bus_init(ngx_cycle_t *cycle)
 void
 ngx_youdu_push_bus_exit(ngx_cycle_t *cycle)
 {
-    ngx_youdu_redis_sub_stop();
+    if (ngx_youdu_push_bus_started) {
+        ngx_youdu_push_bus_started = 0;
+        ngx_youdu_redis_sub_stop();
+    }
 }
 
 

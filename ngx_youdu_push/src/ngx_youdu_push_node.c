@@ -42,12 +42,14 @@ static ngx_uint_t       ngx_youdu_push_node_busy;
 
 
 ngx_int_t
-ngx_youdu_push_node_zone(ngx_conf_t *cf, void *tag)
+ngx_youdu_push_node_zone(ngx_conf_t *cf)
 {
     ngx_shm_zone_t  *zone;
 
+    /* one tag for the http and the stream endpoint: they share the zone */
     zone = ngx_shared_memory_add(cf, &ngx_youdu_push_node_zone_name,
-                                 16 * ngx_pagesize, tag);
+                                 16 * ngx_pagesize,
+                                 &ngx_youdu_push_node_zone_name);
     if (zone == NULL) {
         return NGX_ERROR;
     }

@@ -21,7 +21,7 @@
 
 
 /* configuration time: the slot table (once per cycle, any module) */
-ngx_int_t ngx_youdu_push_node_zone(ngx_conf_t *cf, void *tag);
+ngx_int_t ngx_youdu_push_node_zone(ngx_conf_t *cf);
 
 /*
  * worker start: ttl is how long the node counts as alive after its last
