@@ -367,7 +367,7 @@ $t0 = time;
 my $back = eventually(15, sub {
     publish('yd:push', notice([$uid_b], 99)) eq '2' or return 0;
     my $m = ws_json($b, 1);
-    return $m && $m->{seq} == 99;
+    return $m && ($m->{seq} // 0) == 99;
 });
 ok($back, 'after a Redis restart delivery works again (re-subscribed)');
 my $resub = time - $t0;
