@@ -295,6 +295,17 @@ ngx_http_youdu_push_start(ngx_http_request_t *r, ngx_youdu_push_conf_t *conf,
         return NGX_ERROR;
     }
 
+    /* bytes the client sent right after its handshake */
+    b = r->header_in;
+    n = b->last - b->pos;
+
+    if (ngx_youdu_push_conn_preread(pc, b->pos, n) != NGX_OK) {
+        ngx_youdu_push_conn_free(pc);
+        return NGX_ERROR;
+    }
+
+    b->pos = b->last;
+
     f = ngx_alloc(sizeof(ngx_youdu_push_frame_t) + sizeof(head) + 32,
                   c->log);
     cln = ngx_http_cleanup_add(r, 0);
@@ -317,18 +328,6 @@ ngx_http_youdu_push_start(ngx_http_request_t *r, ngx_youdu_push_conf_t *conf,
     f->sent = 0;
     f->len = ngx_sprintf(f->data, "%s%V\r\n\r\n", head, accept) - f->data;
     ngx_youdu_push_conn_append(pc, f);
-
-    /* bytes the client sent right after its handshake */
-    b = r->header_in;
-    n = b->last - b->pos;
-
-    if (n > YD_PUSH_RBUF_SIZE) {
-        n = 0;
-    }
-
-    ngx_memcpy(pc->rbuf, b->pos, n);
-    pc->rlen = n;
-    b->pos = b->last;
 
     r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
     r->keepalive = 0;

@@ -213,7 +213,6 @@ static void
 ngx_stream_youdu_push_handler(ngx_stream_session_t *s)
 {
     int                                on;
-    size_t                             n;
     ngx_connection_t                  *c;
     ngx_pool_cleanup_t                *cln;
     ngx_youdu_push_conn_t             *pc;
@@ -237,6 +236,20 @@ ngx_stream_youdu_push_handler(ngx_stream_session_t *s)
 
     pc = ngx_youdu_push_conn_create(c, &pscf->push,
                                     &ngx_youdu_push_tcp_transport);
+    /* bytes read by a preread phase (ssl_preread, ...) */
+    if (pc && c->buffer
+        && ngx_youdu_push_conn_preread(pc, c->buffer->pos,
+                                       c->buffer->last - c->buffer->pos)
+           != NGX_OK)
+    {
+        ngx_youdu_push_conn_free(pc);
+        pc = NULL;
+    }
+
+    if (pc && c->buffer) {
+        c->buffer->pos = c->buffer->last;
+    }
+
     cln = pc ? ngx_pool_cleanup_add(c->pool, 0) : NULL;
 
     if (cln == NULL) {
@@ -255,19 +268,6 @@ ngx_stream_youdu_push_handler(ngx_stream_session_t *s)
     cln->data = s;
 
     ngx_stream_set_ctx(s, pc, ngx_stream_youdu_push_module);
-
-    /* bytes read by a preread phase (ssl_preread, ...) */
-    if (c->buffer) {
-        n = c->buffer->last - c->buffer->pos;
-
-        if (n > YD_PUSH_RBUF_SIZE) {
-            n = 0;
-        }
-
-        ngx_memcpy(pc->rbuf, c->buffer->pos, n);
-        pc->rlen = n;
-        c->buffer->pos = c->buffer->last;
-    }
 
     c->read->handler = ngx_stream_youdu_push_read_event;
     c->write->handler = ngx_stream_youdu_push_write_event;

@@ -312,23 +312,16 @@ ngx_youdu_push_bus_org(ngx_str_t *payload)
 
 /*
  * {"t":"presence","user_id","online","devices"} goes to every local
- * connection that subscribed to the user.  Subscriptions are a sorted
- * array per connection, so this walks the worker's connections with a
- * binary search each (5,000 connections: ~60,000 comparisons, well under
- * a millisecond, only when a user's device set changes); an index by
- * subscribed user would need up to 1,000 tree entries per connection,
- * rebuilt on every presence_sub, for a gain only at far larger scales.
+ * connection that subscribed to the user (the index of subscriptions is in
+ * ngx_youdu_push_presence.c: no walk over the worker's connections).
  */
 
 static void
 ngx_youdu_push_bus_presence(json_t *notice)
 {
-    char                   *text;
-    size_t                  len;
-    json_t                 *ev, *uid;
-    int64_t                 id;
-    ngx_queue_t            *q;
-    ngx_youdu_push_conn_t  *pc;
+    char    *text;
+    json_t  *ev, *uid;
+    int64_t  id;
 
     uid = json_object_get(notice, "user_id");
 
@@ -339,40 +332,27 @@ ngx_youdu_push_bus_presence(json_t *notice)
     }
 
     id = json_integer_value(uid);
-    text = NULL;
-    len = 0;
 
-    for (q = ngx_queue_head(&ngx_youdu_push_all);
-         q != ngx_queue_sentinel(&ngx_youdu_push_all);
-         q = ngx_queue_next(q))
-    {
-        pc = ngx_queue_data(q, ngx_youdu_push_conn_t, all_link);
-
-        if (!ngx_youdu_push_presence_subscribed(pc, id)) {
-            continue;
-        }
-
-        if (text == NULL) {
-            ev = json_pack("{s:s, s:O, s:O, s:O}", "type", "presence",
-                           "user_id", uid,
-                           "online", json_object_get(notice, "online"),
-                           "devices", json_object_get(notice, "devices"));
-            if (ev == NULL) {
-                return;
-            }
-
-            text = json_dumps(ev, JSON_COMPACT);
-            json_decref(ev);
-
-            if (text == NULL) {
-                return;
-            }
-
-            len = ngx_strlen(text);
-        }
-
-        ngx_youdu_push_conn_send_text(pc, (u_char *) text, len);
+    if (!ngx_youdu_push_presence_watched(id)) {
+        return;
     }
+
+    ev = json_pack("{s:s, s:O, s:O, s:O}", "type", "presence",
+                   "user_id", uid,
+                   "online", json_object_get(notice, "online"),
+                   "devices", json_object_get(notice, "devices"));
+    if (ev == NULL) {
+        return;
+    }
+
+    text = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+
+    if (text == NULL) {
+        return;
+    }
+
+    ngx_youdu_push_presence_deliver(id, (u_char *) text, ngx_strlen(text));
 
     free(text);
 }

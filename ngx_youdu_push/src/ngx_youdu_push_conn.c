@@ -26,6 +26,11 @@
 
 static void ngx_youdu_push_timer_handler(ngx_event_t *ev);
 static void ngx_youdu_push_read(ngx_youdu_push_conn_t *pc);
+static ngx_int_t ngx_youdu_push_park(ngx_youdu_push_conn_t *pc);
+
+
+/* one per worker: every connection reads into it, see pc->rbuf */
+static u_char  ngx_youdu_push_scratch[YD_PUSH_RBUF_SIZE];
 static void ngx_youdu_push_write(ngx_youdu_push_conn_t *pc);
 static ngx_int_t ngx_youdu_push_flush(ngx_youdu_push_conn_t *pc);
 static void ngx_youdu_push_send_json(ngx_youdu_push_conn_t *pc, json_t *j);
@@ -40,12 +45,6 @@ ngx_youdu_push_conn_create(ngx_connection_t *c, ngx_youdu_push_conf_t *conf,
 
     pc = ngx_calloc(sizeof(ngx_youdu_push_conn_t), c->log);
     if (pc == NULL) {
-        return NULL;
-    }
-
-    pc->rbuf = ngx_alloc(YD_PUSH_RBUF_SIZE, c->log);
-    if (pc->rbuf == NULL) {
-        ngx_free(pc);
         return NULL;
     }
 
@@ -77,8 +76,31 @@ ngx_youdu_push_conn_free(ngx_youdu_push_conn_t *pc)
         ngx_free(f);
     }
 
-    ngx_free(pc->rbuf);
+    if (pc->rbuf != ngx_youdu_push_scratch) {
+        ngx_free(pc->rbuf);
+    }
+
     ngx_free(pc);
+}
+
+
+ngx_int_t
+ngx_youdu_push_conn_preread(ngx_youdu_push_conn_t *pc, u_char *data,
+    size_t len)
+{
+    if (len == 0 || len > YD_PUSH_RBUF_SIZE) {
+        return NGX_OK;
+    }
+
+    pc->rbuf = ngx_alloc(YD_PUSH_RBUF_SIZE, pc->c->log);
+    if (pc->rbuf == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(pc->rbuf, data, len);
+    pc->rlen = len;
+
+    return NGX_OK;
 }
 
 
@@ -240,10 +262,22 @@ ngx_youdu_push_read(ngx_youdu_push_conn_t *pc)
     for ( ;; ) {
 
         if (pc->state == YD_PUSH_AUTHING) {
-            return;     /* resumed when the session query completes */
+            /* resumed when the session query completes */
+            (void) ngx_youdu_push_park(pc);
+            return;
         }
 
-        if (pc->state != YD_PUSH_CLOSING && pc->tp->process(pc) != NGX_OK) {
+        if (pc->state != YD_PUSH_CLOSING && pc->rlen
+            && pc->tp->process(pc) != NGX_OK)
+        {
+            if (!pc->closed && ngx_youdu_push_park(pc) != NGX_OK) {
+                ngx_youdu_push_finalize(pc);
+            }
+
+            return;
+        }
+
+        if (pc->closed) {
             return;
         }
 
@@ -251,10 +285,16 @@ ngx_youdu_push_read(ngx_youdu_push_conn_t *pc)
             pc->rlen = 0;     /* discard until EOF */
         }
 
+        if (pc->rbuf == NULL) {
+            pc->rbuf = ngx_youdu_push_scratch;
+        }
+
         n = c->recv(c, pc->rbuf + pc->rlen, YD_PUSH_RBUF_SIZE - pc->rlen);
 
         if (n == NGX_AGAIN) {
-            if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+            if (ngx_youdu_push_park(pc) != NGX_OK
+                || ngx_handle_read_event(c->read, 0) != NGX_OK)
+            {
                 ngx_youdu_push_finalize(pc);
             }
 
@@ -269,6 +309,44 @@ ngx_youdu_push_read(ngx_youdu_push_conn_t *pc)
         pc->rlen += n;
         pc->last_rx = ngx_current_msec;
     }
+}
+
+
+/*
+ * Before control leaves the read loop: the scratch buffer is the next
+ * connection's, so a partial frame moves to a buffer of the connection's
+ * own, and a buffer of its own that has been drained is given back.
+ */
+
+static ngx_int_t
+ngx_youdu_push_park(ngx_youdu_push_conn_t *pc)
+{
+    u_char  *own;
+
+    if (pc->rlen == 0) {
+        if (pc->rbuf != ngx_youdu_push_scratch) {
+            ngx_free(pc->rbuf);
+        }
+
+        pc->rbuf = NULL;
+        return NGX_OK;
+    }
+
+    if (pc->rbuf != ngx_youdu_push_scratch) {
+        return NGX_OK;
+    }
+
+    own = ngx_alloc(YD_PUSH_RBUF_SIZE, pc->c->log);
+    if (own == NULL) {
+        pc->rbuf = NULL;
+        pc->rlen = 0;
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(own, pc->rbuf, pc->rlen);
+    pc->rbuf = own;
+
+    return NGX_OK;
 }
 
 
@@ -628,13 +706,14 @@ ngx_youdu_push_conn_cleanup(void *data)
     pc->out = NULL;
     pc->out_last = &pc->out;
 
-    ngx_free(pc->rbuf);
+    if (pc->rbuf != ngx_youdu_push_scratch) {
+        ngx_free(pc->rbuf);
+    }
+
     ngx_free(pc->msg);
-    ngx_free(pc->subs);
+    ngx_youdu_push_presence_unsub(pc);
     pc->rbuf = NULL;
     pc->msg = NULL;
-    pc->subs = NULL;
-    pc->nsubs = 0;
 
     pc->closed = 1;
     pc->owner = NULL;

@@ -104,10 +104,15 @@ struct ngx_youdu_push_conn_s {
     /* presence (ngx_youdu_push_presence.c) */
     u_char                    device[17];     /* sessions.device_type */
     u_char                    pres_field[48]; /* "<node>:<pid>:<conn>" */
-    int64_t                  *subs;           /* presence_sub, sorted */
+    void                     *subs;           /* presence_sub entries */
     ngx_uint_t                nsubs;
 
     /* input: one frame at a time, a fragmented message assembled apart */
+    /*
+     * rbuf is NULL while nothing is pending: reads go to the worker's
+     * scratch buffer, and only a partial frame left at the end of a read
+     * gets a buffer of its own (an idle connection holds none)
+     */
     u_char                   *rbuf;
     size_t                    rlen;
     u_char                   *msg;
@@ -153,6 +158,10 @@ void ngx_youdu_push_conn_write_event(ngx_youdu_push_conn_t *pc);
 /* the owner's cleanup handler (data: pc) */
 void ngx_youdu_push_conn_cleanup(void *data);
 void ngx_youdu_push_conn_unref(ngx_youdu_push_conn_t *pc);
+
+/* bytes the client sent before the connection was handed over */
+ngx_int_t ngx_youdu_push_conn_preread(ngx_youdu_push_conn_t *pc, u_char *data,
+    size_t len);
 
 /* re-check the session now (it may have been revoked), not at the next
  * heartbeat; never closes the connection synchronously */
