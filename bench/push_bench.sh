@@ -38,6 +38,7 @@ NCHAN_SUBS=${NCHAN_SUBS:-"5000 20000"}
 SCENARIOS=${SCENARIOS:-"1 3 2 4 5"}
 B=$RUN/bench
 LOAD=$B/push_load
+RUNID=$(date +%s)   # in every client_msg_id: they are unique per sender for good
 
 export YOUDU_RUN_DIR=$RUN YOUDU_HTTP_PORT=$HTTP_PORT YOUDU_HTTPS_PORT=${BENCH_HTTPS_PORT:-22443}
 export YOUDU_DB_PORT=${BENCH_DB_PORT:-22306} YOUDU_REDIS_PORT=${BENCH_REDIS_PORT:-22379}
@@ -188,10 +189,10 @@ fanout() {
     m1=$(mem_kib "$pf")
     say "nginx workers: RSS/PSS $m0 -> $m1 KiB; per connection: $(per_conn "$m0" "$m1" "$READY"); open files per worker: $(fds_of "$pf")"
     MEM_PER[$name]=$(per_conn "$m0" "$m1" "$READY")
-    "$LOAD" send port="$port" plan="$plan" rate=1 count="$FANOUT_REPEATS" conns=1 body="$body" tag="$name" \
-        | sed 's/^/sender: /'
+    { "$LOAD" send port="$port" plan="$plan" rate=1 count="$FANOUT_REPEATS" conns=1 body="$body" \
+        tag="$name$RUNID" || true; } | sed 's/^/sender: /'
     sleep 3
-    FAN[$name]=$(perl "$ROOT/bench/push_stats.pl" fanout "$name" "$n" "$B/$name".*.out)
+    FAN[$name]=$(perl "$ROOT/bench/push_stats.pl" fanout "$name$RUNID" "$n" "$B/$name".*.out)
     say "$(printf '%s\n' "${FAN[$name]}")"
     say "connections closed meanwhile: $(status_sum "$name" closed)"
     stop_receivers "$name"
@@ -248,11 +249,11 @@ case $s in
     receivers d "$PAIRS" 1 "$direct_from" youdu "$HTTP_PORT" /push/ws
     wait_ready d "$PAIRS" 120
     sleep 1
-    "$LOAD" send port="$HTTP_PORT" plan="$B/direct_plan.txt" rate="$RATE" duration="$DURATION" \
-        conns="$SEND_CONNS" tag=r2 | sed 's/^/sender: /'
+    { "$LOAD" send port="$HTTP_PORT" plan="$B/direct_plan.txt" rate="$RATE" duration="$DURATION" \
+        conns="$SEND_CONNS" tag="r$RUNID" || true; } | sed 's/^/sender: /'
     sleep 2
-    say "receivers: $(perl "$ROOT/bench/push_stats.pl" lat r2 $((RATE * DURATION)) "$B"/d.*.out)"
-    LAT2=$(perl "$ROOT/bench/push_stats.pl" lat r2 $((RATE * DURATION)) "$B"/d.*.out)
+    LAT2=$(perl "$ROOT/bench/push_stats.pl" lat "r$RUNID" $((RATE * DURATION)) "$B"/d.*.out)
+    say "receivers: $LAT2"
     stop_receivers d
     wait_drained "$PF" || true
     ;;
@@ -264,9 +265,9 @@ case $s in
     BEST=0
     for r in $STEPS; do
         out=$("$LOAD" send port="$HTTP_PORT" plan="$B/direct_plan.txt" rate="$r" duration="$STEP_SECS" \
-              conns="$SEND_CONNS" tag="s$r" || true)
+              conns="$SEND_CONNS" tag="s${r}x$RUNID" || true)
         sleep 2
-        st=$(perl "$ROOT/bench/push_stats.pl" lat "s$r" $((r * STEP_SECS)) "$B"/e.*.out)
+        st=$(perl "$ROOT/bench/push_stats.pl" lat "s${r}x$RUNID" $((r * STEP_SECS)) "$B"/e.*.out)
         say "rate $r: $out"
         say "         $st"
         ach=$(sed -n 's/.*achieved_rate=\([0-9]*\).*/\1/p' <<<"$out")
