@@ -30,7 +30,7 @@ WORKERS=${WORKERS:-2}
 LOADGENS=${LOADGENS:-4}
 RATE=${RATE:-2000}
 DURATION=${DURATION:-20}
-STEPS=${STEPS:-"1000 2000 3000 4000 5000 6000 8000"}
+STEPS=${STEPS:-"250 500 750 1000 1500 2000 3000 4000"}
 STEP_SECS=${STEP_SECS:-10}
 SEND_CONNS=${SEND_CONNS:-64}
 FANOUT_REPEATS=${FANOUT_REPEATS:-10}
@@ -69,6 +69,14 @@ mem_kib() {  # mem_kib PIDFILE -> "RSS PSS" summed over the workers, KiB
         rss=$((rss + ${r:-0})); pss=$((pss + ${s:-0}))
     done
     echo "$rss $pss"
+}
+
+cpu_s() {    # CPU seconds (user + system) used so far by the workers of a pid file
+    local p t=0
+    for p in $(workers_of "$1"); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "scale=1; $t / $(getconf CLK_TCK)" | bc
 }
 
 fds_of() {   # open files per worker
@@ -228,8 +236,10 @@ case $s in
     sleep 2
     IDLE_FDS=0; for c in $(fds_of "$PF"); do IDLE_FDS=$((IDLE_FDS + c)); done
     m0=$(mem_kib "$PF")
+    cpu0=$(cpu_s "$PF")
     receivers c1 "$CONNS" "$LOADGENS" 0 youdu "$HTTP_PORT" /push/ws
     wait_ready c1 "$CONNS" 600
+    say "nginx workers' CPU time while connecting: $(echo "$(cpu_s "$PF") - $cpu0" | bc) s"
     sleep 5
     m1=$(mem_kib "$PF")
     say "nginx workers: RSS/PSS $m0 -> $m1 KiB; per connection: $(per_conn "$m0" "$m1" "$READY")"
