@@ -79,6 +79,21 @@ cpu_s() {    # CPU seconds (user + system) used so far by the workers of a pid f
     echo "scale=1; $t / $(getconf CLK_TCK)" | bc
 }
 
+pid_cpu() {  # CPU seconds of one process
+    echo "scale=2; $(awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0) / $(getconf CLK_TCK)" | bc
+}
+
+cpu_snapshot() { echo "$(cpu_s "$PF") $(pid_cpu "$(cat "$RUN/mysql.pid")") $(pid_cpu "$(cat "$RUN/redis.pid")")"; }
+
+cpu_per_msg() {  # cpu_per_msg "BEFORE" "AFTER" MESSAGES: CPU ms per message by server process
+    local a=($1) b=($2) n=$3
+    [ "$n" -gt 0 ] || return 0
+    echo "server CPU per message: nginx workers $(echo "scale=3; (${b[0]} - ${a[0]}) * 1000 / $n" | bc) ms," \
+         "mariadbd $(echo "scale=3; (${b[1]} - ${a[1]}) * 1000 / $n" | bc) ms, redis $(echo "scale=3; (${b[2]} - ${a[2]}) * 1000 / $n" | bc) ms"
+}
+
+fds_total() { local c t=0; for c in $(fds_of "$1"); do t=$((t + c)); done; echo $t; }
+
 fds_of() {   # open files per worker
     local p out=""
     for p in $(workers_of "$1"); do out+="$(ls "/proc/$p/fd" 2>/dev/null | wc -l) "; done
@@ -132,11 +147,8 @@ stop_receivers() {
 
 # wait_drained PIDFILE: until the workers' open files are back near the idle count (60 s max)
 wait_drained() {
-    local total
     for ((k = 0; k < 120; k++)); do
-        total=0
-        for c in $(fds_of "$1"); do total=$((total + c)); done
-        [ "$total" -lt $((IDLE_FDS + 50)) ] && return 0
+        [ "$(fds_total "$1")" -lt $((IDLE_FDS + 50)) ] && return 0
         sleep 0.5
     done
 }
@@ -189,7 +201,7 @@ stop_nchan() {
 # fanout NAME N PROCS PROTO PORT PATH PLAN BODY PIDFILE: N subscribers, FANOUT_REPEATS messages
 fanout() {
     local name=$1 n=$2 procs=$3 proto=$4 port=$5 path=$6 plan=$7 body=$8 pf=$9 m0 m1
-    IDLE_FDS=0; for c in $(fds_of "$pf"); do IDLE_FDS=$((IDLE_FDS + c)); done
+    IDLE_FDS=$(fds_total "$pf")
     m0=$(mem_kib "$pf")
     receivers "$name" "$n" "$procs" 0 "$proto" "$port" "$path"
     wait_ready "$name" "$n" 300
@@ -234,7 +246,7 @@ case $s in
     hdr "1. $CONNS authenticated WebSocket connections, $BIG_WORKERS workers, $LOADGENS load generators"
     stack "$BIG_WORKERS"
     sleep 2
-    IDLE_FDS=0; for c in $(fds_of "$PF"); do IDLE_FDS=$((IDLE_FDS + c)); done
+    IDLE_FDS=$(fds_total "$PF")
     m0=$(mem_kib "$PF")
     cpu0=$(cpu_s "$PF")
     receivers c1 "$CONNS" "$LOADGENS" 0 youdu "$HTTP_PORT" /push/ws
@@ -256,12 +268,16 @@ case $s in
     ;;
 2)
     hdr "2. 1:1 latency at $RATE msg/s for $DURATION s over $PAIRS direct conversations ($SEND_CONNS keep-alive connections)"
+    IDLE_FDS=$(fds_total "$PF")
     receivers d "$PAIRS" 1 "$direct_from" youdu "$HTTP_PORT" /push/ws
     wait_ready d "$PAIRS" 120
     sleep 1
-    { "$LOAD" send port="$HTTP_PORT" plan="$B/direct_plan.txt" rate="$RATE" duration="$DURATION" \
-        conns="$SEND_CONNS" tag="r$RUNID" || true; } | sed 's/^/sender: /'
+    c0=$(cpu_snapshot)
+    out=$("$LOAD" send port="$HTTP_PORT" plan="$B/direct_plan.txt" rate="$RATE" duration="$DURATION" \
+        conns="$SEND_CONNS" tag="r$RUNID" || true)
     sleep 2
+    say "sender: $out"
+    say "$(cpu_per_msg "$c0" "$(cpu_snapshot)" "$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$out")")"
     LAT2=$(perl "$ROOT/bench/push_stats.pl" lat "r$RUNID" $((RATE * DURATION)) "$B"/d.*.out)
     say "receivers: $LAT2"
     stop_receivers d
@@ -269,6 +285,7 @@ case $s in
     ;;
 4)
     hdr "4. sustained stored-and-delivered messages/s: $STEP_SECS s per step, $PAIRS direct conversations"
+    IDLE_FDS=$(fds_total "$PF")
     receivers e "$PAIRS" 1 "$direct_from" youdu "$HTTP_PORT" /push/ws
     wait_ready e "$PAIRS" 120
     sleep 1
