@@ -301,14 +301,17 @@ case $s in
         okc=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$out")
         seen=$(sed -n 's/.*messages_seen=\([0-9]*\).*/\1/p' <<<"$st")
         p99=$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$st")
+        ach=${ach:-0} okc=${okc:-0} seen=${seen:-0} p99=${p99:-999}
         if [ "$okc" = $((r * STEP_SECS)) ] && [ "$seen" = "$okc" ] && [ "$ach" -ge $((r * 95 / 100)) ] \
            && [ "$(echo "$p99 < 100" | bc)" = 1 ]; then
             BEST=$r
+        elif [ "$ach" -lt $((r * 80 / 100)) ]; then
+            say "         (the server is saturated at ~$ach msg/s: no higher step)"; break
         else
-            say "         (delivery falls behind or fails at $r msg/s: stopping)"; break
+            say "         (behind: not every message on time or delivered)"
         fi
     done
-    say "highest rate with every message stored and delivered, sender on schedule and p99 < 100 ms: $BEST msg/s"
+    say "highest step with every message stored and delivered, sender on schedule and p99 < 100 ms: $BEST msg/s"
     stop_receivers e
     wait_drained "$PF" || true
     ;;
