@@ -10,6 +10,8 @@
 #   1  CONNS authenticated WebSocket connections (BIG_WORKERS nginx workers, LOADGENS
 #      load-generator processes, each from its own 127.0.0.x): nginx memory per connection
 #   3  one message to a GROUP-member group, all members online, FANOUT_REPEATS times
+#   6  the same with GROUP_DEVICES devices of every member online (5,000 x 4: as many
+#      connections as nchan's 20,000 subscribers)
 #   2  1:1 send (REST, keep-alive) -> receive (WebSocket) latency at RATE msg/s, PAIRS pairs
 #   4  the same at rising rates (STEPS): the highest rate where delivery keeps up
 #   5  the same fan-out through nchan (libnginx-mod-nchan), NCHAN_SUBS subscribers
@@ -35,7 +37,8 @@ STEP_SECS=${STEP_SECS:-10}
 SEND_CONNS=${SEND_CONNS:-64}
 FANOUT_REPEATS=${FANOUT_REPEATS:-10}
 NCHAN_SUBS=${NCHAN_SUBS:-"5000 20000"}
-SCENARIOS=${SCENARIOS:-"1 3 2 4 5"}
+GROUP_DEVICES=${GROUP_DEVICES:-4}
+SCENARIOS=${SCENARIOS:-"1 3 6 2 4 5"}
 B=$RUN/bench
 LOAD=$B/push_load
 RUNID=$(date +%s)   # in every client_msg_id: they are unique per sender for good
@@ -100,16 +103,18 @@ fds_of() {   # open files per worker
     echo "$out"
 }
 
-# receivers NAME N PROCS FROM PROTO PORT PATH: start PROCS push_load ws processes
+# receivers NAME N PROCS FROM PROTO PORT PATH [STRIDE]: start PROCS push_load ws processes,
+# process i taking tokens.txt lines FROM + i*STRIDE.. (STRIDE: default N/PROCS, contiguous)
 receivers() {
-    local name=$1 n=$2 procs=$3 from=$4 proto=$5 port=$6 path=$7 i per
+    local name=$1 n=$2 procs=$3 from=$4 proto=$5 port=$6 path=$7 stride=${8:-} i per
     per=$(( (n + procs - 1) / procs ))
+    stride=${stride:-$per}
     rm -f "$B/$name".*.out "$B/$name".*.status
     for ((i = 0; i < procs; i++)); do
         local cnt=$per
         [ $((i * per + per)) -gt "$n" ] && cnt=$((n - i * per))
         "$LOAD" ws port="$port" path="$path" proto="$proto" tokens="$B/tokens.txt" \
-            from=$((from + i * per)) count="$cnt" src="127.0.0.$((2 + i))" inflight=64 \
+            from=$((from + i * stride)) count="$cnt" src="127.0.0.$((2 + i))" inflight=64 \
             out="$B/$name.$i.out" status="$B/$name.$i.status" max_time=1800 &
         PIDS+=($!)
         echo $! >"$B/$name.$i.pid"
@@ -198,12 +203,13 @@ stop_nchan() {
     rm -f "$NCHAN_DIR/nginx.pid"
 }
 
-# fanout NAME N PROCS PROTO PORT PATH PLAN BODY PIDFILE: N subscribers, FANOUT_REPEATS messages
+# fanout NAME N PROCS PROTO PORT PATH PLAN BODY PIDFILE [STRIDE]: N subscribers,
+# FANOUT_REPEATS messages
 fanout() {
-    local name=$1 n=$2 procs=$3 proto=$4 port=$5 path=$6 plan=$7 body=$8 pf=$9 m0 m1
+    local name=$1 n=$2 procs=$3 proto=$4 port=$5 path=$6 plan=$7 body=$8 pf=$9 stride=${10:-} m0 m1
     IDLE_FDS=$(fds_total "$pf")
     m0=$(mem_kib "$pf")
-    receivers "$name" "$n" "$procs" 0 "$proto" "$port" "$path"
+    receivers "$name" "$n" "$procs" 0 "$proto" "$port" "$path" "$stride"
     wait_ready "$name" "$n" 300
     sleep 3
     m1=$(mem_kib "$pf")
@@ -233,6 +239,7 @@ gcc -O2 -Wall -o "$LOAD" "$ROOT/bench/push_load.c"
 hdr "push benchmarks $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), commit $(git -C "$ROOT" rev-parse --short HEAD)"
 say "CONNS=$CONNS USERS=$USERS DEVICES=$DEVICES GROUP=$GROUP PAIRS=$PAIRS BIG_WORKERS=$BIG_WORKERS WORKERS=$WORKERS LOADGENS=$LOADGENS RATE=$RATE DURATION=$DURATION STEPS='$STEPS' STEP_SECS=$STEP_SECS FANOUT_REPEATS=$FANOUT_REPEATS NCHAN_SUBS='$NCHAN_SUBS'"
 [ "$CONNS" -le $((USERS * DEVICES)) ] || { echo "CONNS > USERS*DEVICES"; exit 1; }
+[ "$GROUP_DEVICES" -le "$DEVICES" ] || { echo "GROUP_DEVICES > DEVICES"; exit 1; }
 PF=$RUN/nginx.pid
 ERRLOG=$RUN/log/error.log
 stack "$WORKERS"
@@ -264,7 +271,13 @@ case $s in
     ;;
 3)
     hdr "3. one message to a $GROUP-member group, all online ($WORKERS workers), $FANOUT_REPEATS times 1 s apart"
+    stack "$WORKERS"
     fanout g "$GROUP" 1 youdu "$HTTP_PORT" /push/ws "$B/group_plan.txt" youdu "$PF"
+    ;;
+6)
+    hdr "6. the same group with $GROUP_DEVICES devices of every member online: $((GROUP * GROUP_DEVICES)) connections ($WORKERS workers)"
+    stack "$WORKERS"   # fresh workers: memory freed by earlier connections would hide the cost
+    fanout gd "$((GROUP * GROUP_DEVICES))" "$GROUP_DEVICES" youdu "$HTTP_PORT" /push/ws "$B/group_plan.txt" youdu "$PF" "$USERS"
     ;;
 2)
     hdr "2. 1:1 latency at $RATE msg/s for $DURATION s over $PAIRS direct conversations ($SEND_CONNS keep-alive connections)"
@@ -317,11 +330,11 @@ case $s in
     ;;
 5)
     hdr "5. the same fan-out through nchan ($WORKERS workers, same load generator)"
-    start_nchan
     echo "/pub -" >"$B/nchan_plan.txt"
     for n in $NCHAN_SUBS; do
         procs=$(( (n + 9999) / 10000 ))
         say "-- nchan, $n subscribers ($procs load generators)"
+        start_nchan    # fresh workers for each size
         fanout "n$n" "$n" "$procs" nchan "$NCHAN_PORT" /sub "$B/nchan_plan.txt" raw "$NCHAN_DIR/nginx.pid"
     done
     stop_nchan
@@ -334,6 +347,7 @@ hdr "summary"
 [ -n "${MEM_PER[g]:-}" ] && say "youdu, $GROUP connections, $WORKERS workers: ${MEM_PER[g]}"
 [ -n "${LAT2:-}" ] && say "1:1 at $RATE msg/s: $LAT2 (target p99 < 20 ms)"
 [ -n "${FAN[g]:-}" ] && say "group fan-out to $GROUP: $(tail -1 <<<"${FAN[g]}") (target < 250 ms)"
+[ -n "${FAN[gd]:-}" ] && say "group fan-out to $GROUP x $GROUP_DEVICES devices: $(tail -1 <<<"${FAN[gd]}"); memory ${MEM_PER[gd]}"
 [ -n "${BEST:-}" ] && say "sustained: $BEST msg/s"
 for n in $NCHAN_SUBS; do
     [ -n "${FAN[n$n]:-}" ] || continue
@@ -343,6 +357,12 @@ if [ -n "${FAN[g]:-}" ] && [ -n "${FAN[n$GROUP]:-}" ]; then
     a=$(sed -n 's/.*all_have_it_p50_ms=\([0-9.]*\).*/\1/p' <<<"${FAN[g]}")
     b=$(sed -n 's/.*all_have_it_p50_ms=\([0-9.]*\).*/\1/p' <<<"${FAN[n$GROUP]}")
     say "fan-out to $GROUP, time until all have it (p50): youdu $a ms / nchan $b ms = $(echo "scale=2; $a / $b" | bc)"
+fi
+GD=$((GROUP * GROUP_DEVICES))
+if [ -n "${FAN[gd]:-}" ] && [ -n "${FAN[n$GD]:-}" ]; then
+    a=$(sed -n 's/.*all_have_it_p50_ms=\([0-9.]*\).*/\1/p' <<<"${FAN[gd]}")
+    b=$(sed -n 's/.*all_have_it_p50_ms=\([0-9.]*\).*/\1/p' <<<"${FAN[n$GD]}")
+    say "fan-out to $GD connections, time until all have it (p50): youdu $a ms / nchan $b ms = $(echo "scale=2; $a / $b" | bc)"
 fi
 say "nginx error log (youdu) during the run: $(tail -n +$((ERR0 + 1)) "$ERRLOG" | grep -c -E '\[(alert|emerg|crit)\]' || true) alert/emerg/crit lines"
 tail -n +$((ERR0 + 1)) "$ERRLOG" | grep -E '\[(alert|emerg|crit)\]' | head -5 || true
