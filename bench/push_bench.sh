@@ -330,6 +330,11 @@ case $s in
     ;;
 5)
     hdr "5. the same fan-out through nchan ($WORKERS workers, same load generator)"
+    if [ ! -e /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
+        say "skipped: no nchan (as root: apt-get install libnginx-mod-nchan, with a policy-rc.d"
+        say "that exits 101 so that Debian's nginx on port 80 does not start)"
+        continue
+    fi
     echo "/pub -" >"$B/nchan_plan.txt"
     for n in $NCHAN_SUBS; do
         procs=$(( (n + 9999) / 10000 ))
