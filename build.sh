@@ -12,7 +12,9 @@
 # Environment: YOUDU_RUN_DIR (default ./run), YOUDU_BUILD_DIR (default ./.build),
 #   YOUDU_HTTP_PORT / YOUDU_HTTPS_PORT / YOUDU_DB_PORT / YOUDU_REDIS_PORT (run: 8080/8443/13306/16379;
 #   test: YOUDU_TEST_PORT_BASE+80/+443/+306/+379, base 18000), YOUDU_TCP_PORT / YOUDU_TCPS_PORT
-#   (raw TCP push, plain and TLS; run: 8090/8453; test: base+90/+453).
+#   (raw TCP push, plain and TLS; run: 8090/8453; test: base+90/+453), YOUDU_WORKERS (run:
+#   worker_processes, default auto), YOUDU_WORKER_CONNECTIONS (default 4096),
+#   YOUDU_WORKER_RLIMIT_NOFILE (default unset).
 
 set -euo pipefail
 
@@ -228,10 +230,13 @@ render_nginx_conf() {
     [ $ASAN = 1 ] && asan_env="env ASAN_OPTIONS;"
     local debug=""
     [ "${YOUDU_DEBUG_ENDPOINTS:-0}" = 1 ] && debug="youdu_debug_endpoints on;  # tests only"
+    local rlimit=""
+    [ -n "${YOUDU_WORKER_RLIMIT_NOFILE:-}" ] && rlimit="worker_rlimit_nofile $YOUDU_WORKER_RLIMIT_NOFILE;"
     sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@ROOT@|$ROOT|g" -e "s|@MODULE_SO@|$MODULE_SO|g" \
         -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" \
         -e "s|@DB_PORT@|$DB_PORT|g" -e "s|@REDIS_PORT@|$REDIS_PORT|g" \
         -e "s|@WORKERS@|$NGINX_WORKERS|g" -e "s|@ASAN_ENV@|$asan_env|g" -e "s|@DEBUG@|$debug|g" \
+        -e "s|@WORKER_CONNECTIONS@|${YOUDU_WORKER_CONNECTIONS:-4096}|g" -e "s|@WORKER_RLIMIT@|$rlimit|g" \
         -e "s|@QUERY_TIMEOUT@|${YOUDU_QUERY_TIMEOUT:-30s}|g" \
         -e "s|@RECALL_WINDOW@|${YOUDU_RECALL_WINDOW:-2m}|g" \
         -e "s|@TCP_PORT@|$TCP_PORT|g" -e "s|@TCPS_PORT@|$TCPS_PORT|g" \
