@@ -45,6 +45,7 @@ RUNID=$(date +%s)   # in every client_msg_id: they are unique per sender for goo
 
 export YOUDU_RUN_DIR=$RUN YOUDU_HTTP_PORT=$HTTP_PORT YOUDU_HTTPS_PORT=${BENCH_HTTPS_PORT:-22443}
 export YOUDU_DB_PORT=${BENCH_DB_PORT:-22306} YOUDU_REDIS_PORT=${BENCH_REDIS_PORT:-22379}
+export YOUDU_TCP_PORT=${BENCH_TCP_PORT:-22090} YOUDU_TCPS_PORT=${BENCH_TCPS_PORT:-22453}
 export YOUDU_WORKER_CONNECTIONS=19000 YOUDU_WORKER_RLIMIT_NOFILE=20000
 
 say() { printf '%s\n' "$*"; }
@@ -57,6 +58,17 @@ cleanup() {
     stop_nchan
 }
 trap cleanup EXIT
+
+# the peer for scenario 5, from Debian like everything else (its nginx must not start)
+if [[ " $SCENARIOS " == *" 5 "* ]] && [ ! -e /usr/lib/nginx/modules/ngx_nchan_module.so ] \
+   && [ "$(id -u)" = 0 ]; then
+    say "installing libnginx-mod-nchan"
+    prc=/usr/sbin/policy-rc.d; made=0
+    if [ ! -e $prc ]; then printf '#!/bin/sh\nexit 101\n' >$prc; chmod +x $prc; made=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        libnginx-mod-nchan >/dev/null || say "could not install libnginx-mod-nchan"
+    [ $made = 1 ] && rm -f $prc
+fi
 
 stack() {   # stack WORKERS: (re)start the stack, nginx with that many workers
     YOUDU_WORKERS=$1 "$ROOT/build.sh" run >"$B/stack.log" 2>&1 || { tail -20 "$B/stack.log"; exit 1; }
