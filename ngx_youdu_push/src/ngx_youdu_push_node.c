@@ -34,6 +34,8 @@ static ngx_str_t        ngx_youdu_push_node_zone_name =
 
 static ngx_shm_zone_t  *ngx_youdu_push_node_shm;
 static ngx_event_t      ngx_youdu_push_node_ev;
+/* timers log ev->data as a connection: give them one with no socket */
+static ngx_connection_t ngx_youdu_push_node_dumb;
 static u_char           ngx_youdu_push_node_self[YD_PUSH_NODE_ID_LEN + 1];
 static u_char           ngx_youdu_push_node_dead[YD_PUSH_NODE_ID_LEN + 1];
 static time_t           ngx_youdu_push_node_ttl;
@@ -142,7 +144,8 @@ ngx_youdu_push_node_start(ngx_cycle_t *cycle, time_t ttl, ngx_msec_t interval)
 
     ngx_youdu_push_node_ev.handler = ngx_youdu_push_node_tick;
     ngx_youdu_push_node_ev.log = cycle->log;
-    ngx_youdu_push_node_ev.data = ngx_youdu_push_node_self;
+    ngx_youdu_push_node_dumb.fd = (ngx_socket_t) -1;
+    ngx_youdu_push_node_ev.data = &ngx_youdu_push_node_dumb;
     ngx_youdu_push_node_ev.cancelable = 1;
 
     /* Redis connects in the meantime */
