@@ -11,7 +11,10 @@
 #   `test` uses it by default).  `test` also takes prove arguments: ./build.sh test t/010-auth.t
 # Environment: YOUDU_RUN_DIR (default ./run), YOUDU_BUILD_DIR (default ./.build),
 #   YOUDU_HTTP_PORT / YOUDU_HTTPS_PORT / YOUDU_DB_PORT / YOUDU_REDIS_PORT (run: 8080/8443/13306/16379;
-#   test: YOUDU_TEST_PORT_BASE+80/+443/+306/+379, base 18000).
+#   test: YOUDU_TEST_PORT_BASE+80/+443/+306/+379, base 18000), YOUDU_TCP_PORT / YOUDU_TCPS_PORT
+#   (raw TCP push, plain and TLS; run: 8090/8453; test: base+90/+453), YOUDU_WORKERS (run:
+#   worker_processes, default auto), YOUDU_WORKER_CONNECTIONS (default 4096),
+#   YOUDU_WORKER_RLIMIT_NOFILE (default unset).
 
 set -euo pipefail
 
@@ -40,7 +43,7 @@ die() { printf '\033[31m[youdu] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
 PACKAGES=(nginx nginx-dev libnginx-mod-stream mariadb-server mariadb-client libmariadb-dev
           redis-server libhiredis-dev libjansson-dev libjwt-dev libssl-dev libargon2-dev
-          argon2 zlib1g-dev unicode-data pkg-config gcc make openssl perl
+          argon2 zlib1g-dev libgd-dev unicode-data pkg-config gcc make openssl perl
           libio-socket-ssl-perl libprotocol-websocket-perl curl procps iproute2)
 
 install_packages() {
@@ -119,15 +122,20 @@ set_env() {
         RUN_DIR=${YOUDU_TEST_RUN_DIR:-${YOUDU_RUN_DIR:-$ROOT/run}/test}
         HTTP_PORT=$((base + 80)); HTTPS_PORT=$((base + 443))
         DB_PORT=$((base + 306)); REDIS_PORT=$((base + 379))
+        TCP_PORT=$((base + 90)); TCPS_PORT=$((base + 453))
         NGINX_WORKERS=${YOUDU_TEST_WORKERS:-2}
         YOUDU_DEBUG_ENDPOINTS=1
         YOUDU_QUERY_TIMEOUT=4s    # t/006-query-timeout.t relies on it
         YOUDU_PUSH_AUTH_TIMEOUT=2s; YOUDU_PUSH_RECHECK=2s    # t/100-push-ws.t
         YOUDU_PUSH_PRESENCE_TTL=4s                           # t/102-presence.t
+        YOUDU_RECALL_WINDOW=5m                               # t/041-messages.t
+        YOUDU_UPLOAD_MAX=8m; YOUDU_IMAGE_MAX=2m              # t/043-files.t
+        YOUDU_PUSH_TCP_IDLE=6s                               # t/103-push-tcp.t
     else
         RUN_DIR=${YOUDU_RUN_DIR:-$ROOT/run}
         HTTP_PORT=${YOUDU_HTTP_PORT:-8080}; HTTPS_PORT=${YOUDU_HTTPS_PORT:-8443}
         DB_PORT=${YOUDU_DB_PORT:-13306}; REDIS_PORT=${YOUDU_REDIS_PORT:-16379}
+        TCP_PORT=${YOUDU_TCP_PORT:-8090}; TCPS_PORT=${YOUDU_TCPS_PORT:-8453}
         NGINX_WORKERS=${YOUDU_WORKERS:-auto}
     fi
     mkdir -p "$RUN_DIR"
@@ -222,11 +230,20 @@ render_nginx_conf() {
     [ $ASAN = 1 ] && asan_env="env ASAN_OPTIONS;"
     local debug=""
     [ "${YOUDU_DEBUG_ENDPOINTS:-0}" = 1 ] && debug="youdu_debug_endpoints on;  # tests only"
+    local rlimit=""
+    [ -n "${YOUDU_WORKER_RLIMIT_NOFILE:-}" ] && rlimit="worker_rlimit_nofile $YOUDU_WORKER_RLIMIT_NOFILE;"
     sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@ROOT@|$ROOT|g" -e "s|@MODULE_SO@|$MODULE_SO|g" \
         -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" \
         -e "s|@DB_PORT@|$DB_PORT|g" -e "s|@REDIS_PORT@|$REDIS_PORT|g" \
         -e "s|@WORKERS@|$NGINX_WORKERS|g" -e "s|@ASAN_ENV@|$asan_env|g" -e "s|@DEBUG@|$debug|g" \
+        -e "s|@WORKER_CONNECTIONS@|${YOUDU_WORKER_CONNECTIONS:-4096}|g" -e "s|@WORKER_RLIMIT@|$rlimit|g" \
         -e "s|@QUERY_TIMEOUT@|${YOUDU_QUERY_TIMEOUT:-30s}|g" \
+        -e "s|@RECALL_WINDOW@|${YOUDU_RECALL_WINDOW:-2m}|g" \
+        -e "s|@TCP_PORT@|$TCP_PORT|g" -e "s|@TCPS_PORT@|$TCPS_PORT|g" \
+        -e "s|@PUSH_AUTH_TIMEOUT@|${YOUDU_PUSH_AUTH_TIMEOUT:-10s}|g" \
+        -e "s|@PUSH_RECHECK@|${YOUDU_PUSH_RECHECK:-30s}|g" \
+        -e "s|@PUSH_PRESENCE_TTL@|${YOUDU_PUSH_PRESENCE_TTL:-90s}|g" \
+        -e "s|@PUSH_TCP_IDLE@|${YOUDU_PUSH_TCP_IDLE:-90s}|g" \
         "$ROOT/conf/nginx.conf.in" > "$RUN_DIR/nginx.conf"
     local f
     for f in youdu-locations youdu-server; do
@@ -234,6 +251,8 @@ render_nginx_conf() {
             -e "s|@PUSH_AUTH_TIMEOUT@|${YOUDU_PUSH_AUTH_TIMEOUT:-10s}|g" \
             -e "s|@PUSH_RECHECK@|${YOUDU_PUSH_RECHECK:-30s}|g" \
             -e "s|@PUSH_PRESENCE_TTL@|${YOUDU_PUSH_PRESENCE_TTL:-90s}|g" \
+            -e "s|@UPLOAD_MAX@|${YOUDU_UPLOAD_MAX:-100m}|g" \
+            -e "s|@IMAGE_MAX@|${YOUDU_IMAGE_MAX:-20m}|g" \
             "$ROOT/conf/$f.conf.in" > "$RUN_DIR/$f.conf"
     done
 }
@@ -253,7 +272,7 @@ start_nginx() {
     nginx_cmd -t -q 2>"$RUN_DIR/log/nginx-t.log" || { cat "$RUN_DIR/log/nginx-t.log"; die "nginx -t failed"; }
     # a reload would keep the old module mapped in the master: restart
     stop_nginx
-    log "starting nginx on 127.0.0.1:$HTTP_PORT (https :$HTTPS_PORT)"
+    log "starting nginx on 127.0.0.1:$HTTP_PORT (https :$HTTPS_PORT, push tcp :$TCP_PORT/:$TCPS_PORT)"
     nginx_cmd
     wait_for 10 curl -sf "http://127.0.0.1:$HTTP_PORT/api/v1/ping" || {
         tail -20 "$RUN_DIR/log/error.log"; die "nginx does not answer"; }
@@ -340,6 +359,7 @@ run)
     log "youdu is running"
     echo "  Web:    http://127.0.0.1:$HTTP_PORT/   (TLS: https://127.0.0.1:$HTTPS_PORT/, self-signed)"
     echo "  API:    http://127.0.0.1:$HTTP_PORT/api/v1/   (see docs/api.md)"
+    echo "  Push:   ws://127.0.0.1:$HTTP_PORT/push/ws, raw TCP 127.0.0.1:$TCP_PORT (TLS :$TCPS_PORT)   (see docs/push.md)"
     if [ -n "$ADMIN_PASSWORD" ]; then
         echo "  Admin:  account 'admin', one-time password '$ADMIN_PASSWORD' (change it at first login)"
     else
@@ -362,6 +382,8 @@ status)
     ;;
 test)
     install_packages
+    # the release build `run` uses compiles with other warnings (-O2): keep it building
+    if [ $ASAN = 1 ]; then (ASAN=0; build_module); fi
     build_module
     set_env test
     stop_stack
@@ -378,6 +400,7 @@ test)
     export TEST_YOUDU_URL="http://127.0.0.1:$HTTP_PORT" TEST_YOUDU_HTTPS_URL="https://127.0.0.1:$HTTPS_PORT"
     export TEST_YOUDU_RUN_DIR=$RUN_DIR TEST_YOUDU_ROOT=$ROOT TEST_YOUDU_ADMIN_PASSWORD=$ADMIN_PASSWORD
     export TEST_YOUDU_DB_SOCK=$DB_SOCK TEST_YOUDU_DB_PORT=$DB_PORT TEST_YOUDU_REDIS_PORT=$REDIS_PORT
+    export TEST_YOUDU_TCP_PORT=$TCP_PORT TEST_YOUDU_TCPS_PORT=$TCPS_PORT
     export TEST_YOUDU_MODULE_SO=$MODULE_SO TEST_YOUDU_ASAN=$ASAN
     log "prove ${PROVE_ARGS[*]:-t/}"
     set +e

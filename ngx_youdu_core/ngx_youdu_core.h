@@ -50,6 +50,8 @@ typedef struct {
     ngx_uint_t                lockout_attempts;
     time_t                    lockout_time;
 
+    time_t                    recall_window;  /* senders; 0: never */
+
     ngx_str_t                 files_path;
     ngx_flag_t                debug_endpoints;    /* tests only */
 

@@ -78,6 +78,13 @@ static ngx_command_t  ngx_youdu_core_commands[] = {
       offsetof(ngx_youdu_core_conf_t, lockout_time),
       NULL },
 
+    { ngx_string("youdu_recall_window"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      0,
+      offsetof(ngx_youdu_core_conf_t, recall_window),
+      NULL },
+
     { ngx_string("youdu_files_path"),
       NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -134,6 +141,7 @@ ngx_youdu_core_create_conf(ngx_cycle_t *cycle)
     ycf->refresh_ttl = NGX_CONF_UNSET;
     ycf->lockout_attempts = NGX_CONF_UNSET_UINT;
     ycf->lockout_time = NGX_CONF_UNSET;
+    ycf->recall_window = NGX_CONF_UNSET;
     ycf->debug_endpoints = NGX_CONF_UNSET;
 
     return ycf;
@@ -150,6 +158,7 @@ ngx_youdu_core_init_conf(ngx_cycle_t *cycle, void *conf)
     ngx_conf_init_value(ycf->refresh_ttl, 30 * 86400);
     ngx_conf_init_uint_value(ycf->lockout_attempts, 5);
     ngx_conf_init_value(ycf->lockout_time, 900);
+    ngx_conf_init_value(ycf->recall_window, 120);
     ngx_conf_init_value(ycf->debug_endpoints, 0);
 
     if (ycf->enabled && ycf->jwt_key.len == 0) {

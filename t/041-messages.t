@@ -73,7 +73,9 @@ json_err('send: client_msg_id too long', 400, 40005, POST => $path, { %ok, clien
 json_err('send: client_msg_id number', 400, 40003, POST => $path, { %ok, client_msg_id => 5 }, token => $ub->{token});
 json_err('send: kind missing', 400, 40004, POST => $path, { client_msg_id => 'x', text => 'hi' },
          token => $ub->{token});
-json_err('send: kind image', 400, 40006, POST => $path, { %ok, kind => 'image' }, token => $ub->{token});
+json_err('send: unknown kind', 400, 40006, POST => $path, { %ok, kind => 'video' }, token => $ub->{token});
+json_err('send: kind image without file_id', 400, 40004, POST => $path, { %ok, kind => 'image' },
+         token => $ub->{token});
 json_err('send: text missing', 400, 40004, POST => $path, { client_msg_id => 'x', kind => 'text' },
          token => $ub->{token});
 json_err('send: text empty', 400, 40004, POST => $path, { %ok, text => '' }, token => $ub->{token});
@@ -195,8 +197,12 @@ sql("UPDATE messages SET created_at = created_at - INTERVAL 1 HOUR WHERE conv_id
 $before = msg_state();
 json_err('recall: window passed', 403, 40300, POST => "$path/$old/recall", undef, token => $ub->{token});
 unchanged($before, 'recall after the window');
-sql("UPDATE messages SET created_at = UTC_TIMESTAMP(3) - INTERVAL 119 SECOND WHERE conv_id = $g AND seq = $old");
-json_ok('recall: just inside the window', POST => "$path/$old/recall", undef, token => $ub->{token});
+# youdu_recall_window is 5m in the test stack (the default is 2m)
+sql("UPDATE messages SET created_at = UTC_TIMESTAMP(3) - INTERVAL 310 SECOND WHERE conv_id = $g AND seq = $old");
+$j = json_err('recall: just past the configured 5 min', 403, 40300, POST => "$path/$old/recall", undef, token => $ub->{token});
+like($j->{errmsg}, qr/within 300 seconds/, 'recall: the error says how long the window is');
+sql("UPDATE messages SET created_at = UTC_TIMESTAMP(3) - INTERVAL 290 SECOND WHERE conv_id = $g AND seq = $old");
+json_ok('recall: inside the configured window (past the default 2 min)', POST => "$path/$old/recall", undef, token => $ub->{token});
 ($st, $j) = send_text($ub, $g, 'older');
 $old = $j->{message}{seq};
 sql("UPDATE messages SET created_at = created_at - INTERVAL 1 HOUR WHERE conv_id = $g AND seq = $old");

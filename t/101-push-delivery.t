@@ -81,4 +81,24 @@ my $e;
 while ($e = ws_json($b2, 5)) { last if $e->{type} eq 'message' }
 is($e && $e->{seq}, 9, 'live delivery resumes on the new connection');
 
+# an org change made by an administrator reaches every online client within
+# a second, with the version the change feed then serves
+{
+    use Time::HiRes qw(time);
+    my @on = ($b2, $c1);
+    ws_json($_, 0.2) for @on;    # drain
+    my $t0 = time;
+    my $d = json_ok('admin creates a department', POST => '/admin/departments',
+                    { name => '新部门 ' . int(rand 1e6), parent_id => 0 }, token => admin_token());
+    my $v = json_ok('org version', GET => '/org/version', undef, token => $c->{token})->{version};
+    for my $conn (@on) {
+        my $o;
+        while ($o = ws_json($conn, 2)) { last if $o->{type} eq 'org' }
+        is($o && $o->{version}, $v, "org event with the new version $v");
+        ok(time - $t0 < 1, sprintf('within a second of the write (%.0f ms)', (time - $t0) * 1000));
+    }
+    my $ch = json_ok('change feed', GET => '/org/changes?since=' . ($v - 1), undef, token => $c->{token});
+    is($ch->{departments}[0]{name}, $d->{department}{name}, 'the change feed has the new department');
+}
+
 done_testing;

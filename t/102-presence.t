@@ -7,6 +7,7 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use JSON::PP;
+use Time::HiRes qw(time);
 use Youdu::Test;
 use Youdu::WS;
 
@@ -37,6 +38,13 @@ sub wait_presence {
         return $e if !!$e->{online} == !!$online;
     }
     return undef;
+}
+
+# the node id of the user's (only) presence field
+sub node_of {
+    my ($uid) = @_;
+    my ($f) = split /\n/, redis_cli('HKEYS', "yd:pres:$uid");
+    return (split /:/, $f // '')[0] // '';
 }
 
 sub rest_presence {
@@ -130,19 +138,47 @@ for (1 .. 20) {
 ok($bpid, "B got a connection on a worker other than A's ($apid)") or BAIL_OUT('no other worker');
 ok(rest_presence('REST before the kill', $bid)->[0]{online}, 'B online before the kill');
 ok(redis_cli('TTL', "yd:pres:$bid") <= 4, 'the hash expires within the TTL');
+ok(scalar(grep { $_ == $bid } split /\n/, redis_cli('SMEMBERS', "yd:pres:node:" . node_of($bid))),
+   "the node's index lists B");
 kill 'KILL', $bpid;
-ok(rest_presence('REST right after the kill', $bid)->[0]{online},
-   'right after the kill B still looks online (within the TTL)');
-sleep 6;
-$p = rest_presence('REST after the TTL', $bid);
+# the master respawns the worker in the same slot; the new worker finds the
+# dead one's node id there and has its devices swept at once: A is told
+my $t0 = time;
+$e = wait_presence($a, $bid, 0);
+ok($e, 'A is told B went offline (pushed, no re-subscribe)');
+ok(time - $t0 < 3, sprintf('within 3 s of the kill, before the 4 s TTL (%.1f s)', time - $t0));
+is_deeply($e && $e->{devices}, [], 'no devices left');
+$p = rest_presence('REST after the kill', $bid);
 is_deeply($p->[0], { user_id => $bid, online => JSON::PP::false, devices => [] },
-          'after the TTL the dead worker\'s device is offline');
+          'REST agrees: the dead worker\'s device is offline');
+is(redis_cli('HLEN', "yd:pres:$bid"), '0', 'the dead worker\'s field is gone from Redis');
 ws_send($a, $JSON->encode({ type => 'presence_sub', user_ids => [$bid] }));
 # (an event queued before the answer may come first: look for the answer)
 my @seen;
 while ($e = next_presence($a, $bid)) { push @seen, $e; last unless $e->{online} }
 ok($e && !$e->{online}, 're-subscribing shows B offline') or diag($JSON->encode(\@seen));
 diag('before the answer: ' . $JSON->encode(\@seen)) if @seen > 1;
+
+# --- a whole node that died (another server, faked in Redis): once its
+# deadline passes, some live worker sweeps it and pushes the change
+{
+    my ($cid) = create_user();
+    my $now = int time;
+    redis_cli('HSET', "yd:pres:$cid", 'deadbeef:4242:7', 'ios|' . ($now + 60));
+    redis_cli('EXPIRE', "yd:pres:$cid", 60);
+    redis_cli('SADD', 'yd:pres:node:deadbeef', $cid);
+    redis_cli('ZADD', 'yd:pres:nodes', $now + 2, 'deadbeef');
+    ws_send($a, $JSON->encode({ type => 'presence_sub', user_ids => [$cid] }));
+    $e = next_presence($a, $cid);
+    is_deeply($e && $e->{devices}, ['ios'], 'C looks online on the other server (ios)');
+    my $t1 = time;
+    $e = wait_presence($a, $cid, 0);
+    ok($e, 'after that server\'s deadline A is told C went offline');
+    ok(time - $t1 < 6, sprintf('within the deadline + one heartbeat (%.1f s)', time - $t1));
+    is(redis_cli('EXISTS', "yd:pres:$cid"), '0', "C's stale field was deleted");
+    is(redis_cli('ZSCORE', 'yd:pres:nodes', 'deadbeef'), '', 'the dead node is forgotten');
+    is(redis_cli('EXISTS', 'yd:pres:node:deadbeef'), '0', 'and its index');
+}
 
 # --- many ids at once; unknown users are simply offline
 my @ids = ((grep { $_ != $aid } 1 .. 1000)[0 .. 998], $aid);

@@ -237,19 +237,22 @@ sub state_probe {
     mkdir $dir;
     mkdir "$dir/$_" for qw(tmp log);
     my ($https) = $ENV{TEST_YOUDU_HTTPS_URL} =~ /:(\d+)$/;
-    # two free ports near ours (base+1080 may belong to another stack)
+    # four free ports near ours (base+1080 may belong to another stack):
+    # HTTP, HTTPS and the raw TCP push listeners (plain, TLS)
     my @free;
     for my $p ($HTTP_PORT + 900 .. $HTTP_PORT + 960) {
         my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $p, Listen => 1, ReuseAddr => 1)
             or next;
         push @free, $p;
-        last if @free == 2;
+        last if @free == 4;
     }
-    is(scalar @free, 2, "$name: two free ports for the second instance");
-    my ($p1, $p2) = @free;
+    is(scalar @free, 4, "$name: four free ports for the second instance");
+    my ($p1, $p2, $p3, $p4) = @free;
     my $conf = do { open my $f, '<', "$RUN/nginx.conf" or die; local $/; <$f> };
     $conf =~ s{listen 127\.0\.0\.1:$HTTP_PORT;}{listen 127.0.0.1:$p1;};
     $conf =~ s{listen 127\.0\.0\.1:$https ssl;}{listen 127.0.0.1:$p2 ssl;};
+    $conf =~ s{listen 127\.0\.0\.1:$ENV{TEST_YOUDU_TCP_PORT};}{listen 127.0.0.1:$p3;};
+    $conf =~ s{listen 127\.0\.0\.1:$ENV{TEST_YOUDU_TCPS_PORT} ssl;}{listen 127.0.0.1:$p4 ssl;};
     $conf =~ s{^pid .*?;}{pid $dir/nginx.pid;}m;
     $conf =~ s{^error_log \S+}{error_log $dir/log/error.log}m;
     $conf =~ s{access_log \S+;}{access_log $dir/log/access.log;};

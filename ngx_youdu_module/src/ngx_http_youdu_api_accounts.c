@@ -284,6 +284,7 @@ ngx_http_youdu_acct_password(ngx_http_youdu_ctx_t *ctx)
 
     case 6:
         a->count = (int64_t) ctx->res->affected;
+        ctx->recheck_uid = a->uid;
 
         return ngx_http_youdu_acct_audit(ctx, "user.password_reset",
                    json_pack("{sbsI}", "must_change", (int) a->must_change,
@@ -449,6 +450,7 @@ ngx_http_youdu_acct_revoke_all(ngx_http_youdu_ctx_t *ctx)
 
     case 3:
         a->count = (int64_t) ctx->res->affected;
+        ctx->recheck_uid = a->uid;
 
         return ngx_http_youdu_acct_audit(ctx, "user.sessions_revoke",
                    json_pack("{sI}", "sessions_revoked",
@@ -514,6 +516,8 @@ ngx_http_youdu_acct_revoke_one(ngx_http_youdu_ctx_t *ctx)
             return yd_error(ctx, NGX_HTTP_NOT_FOUND, YD_ERR_SESSION_NOT_FOUND,
                             "this user has no active session %L", a->sid);
         }
+
+        ctx->recheck_uid = a->uid;
 
         return ngx_http_youdu_acct_audit(ctx, "user.session_revoke",
                    json_pack("{sI}", "session_id", (json_int_t) a->sid));

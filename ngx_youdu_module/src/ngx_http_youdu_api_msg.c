@@ -6,6 +6,7 @@
 
 
 #include "ngx_http_youdu_conv.h"
+#include "ngx_http_youdu_files.h"
 
 
 #define YD_SYNC_DEFAULT       100
@@ -16,10 +17,39 @@
 
 typedef struct {
     ngx_str_t                 client_msg_id;
+    int64_t                   kind;
     ngx_str_t                 text;
     ngx_uint_t                mention_all;
     int64_t                   quote_seq;
+    int64_t                   file_id;
 } yd_msg_in_t;
+
+
+/* the fields of one kind of message: NGX_OK or replied */
+typedef ngx_int_t (*yd_msg_parse_pt)(ngx_http_youdu_ctx_t *ctx,
+    yd_msg_in_t *in);
+
+typedef struct {
+    const char               *name;
+    int64_t                   kind;
+    yd_msg_parse_pt           parse;
+} yd_msg_kind_t;
+
+
+static ngx_int_t yd_msg_parse_text(ngx_http_youdu_ctx_t *ctx,
+    yd_msg_in_t *in);
+static ngx_int_t yd_msg_parse_file(ngx_http_youdu_ctx_t *ctx,
+    yd_msg_in_t *in);
+static ngx_int_t yd_msg_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    yd_msg_in_t *in, ngx_youdu_db_result_t *file);
+
+
+static const yd_msg_kind_t  yd_msg_kinds[] = {
+    { "text", YD_MSG_TEXT, yd_msg_parse_text },
+    { "image", YD_MSG_IMAGE, yd_msg_parse_file },
+    { "file", YD_MSG_FILE, yd_msg_parse_file },
+    { NULL, 0, NULL }
+};
 
 
 /* a resend: the original message, never a second one */
@@ -69,6 +99,8 @@ yd_msg_dup(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
 ngx_int_t
 yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
 {
+    yd_msg_in_t  *in = c->in;
+
     switch (step) {
 
     case 0:
@@ -84,7 +116,31 @@ yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
                             "conversation");
         }
 
-        /* fall through */
+        if (in->kind == YD_MSG_TEXT) {
+            return NGX_OK;
+        }
+
+        /* the sender's own upload, or one he may read (forwarding) */
+        return yd_file_access_sql(ctx, ctx->me.uid, in->file_id);
+
+    case 2:
+        if (ctx->res->nrows == 0) {
+            return yd_error(ctx, NGX_HTTP_NOT_FOUND, YD_ERR_NOT_FOUND,
+                            "no file with id %L", in->file_id);
+        }
+
+        if (in->kind == YD_MSG_IMAGE && !yd_int(ctx->res, 0, 5)) {
+            return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_VALUE,
+                            "file %L is not an image: send it as kind "
+                            "\"file\"", in->file_id);
+        }
+
+        if (yd_msg_body(ctx, c, in, ctx->res) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        /* download access follows this message */
+        return yd_file_link_sql(ctx, in->file_id, c->conv_id, c->seq);
 
     default:
         return NGX_OK;
@@ -92,33 +148,109 @@ yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
 }
 
 
-/* {"text", "mentions", "mention_all", "quote"} as stored */
+/*
+ * as stored: text {"text", "mentions", "mention_all", "quote"}; image and
+ * file: the file's fields, so clients render it without another request,
+ * {"file_id", "name", "size", "mime", ("width", "height", "thumb"),
+ * "preview", "quote"}.  The quoted message is in c->saved (or none).
+ */
+
+static json_t *
+yd_msg_quote(yd_conv_t *c, yd_msg_in_t *in)
+{
+    json_t  *quote;
+
+    if (in->quote_seq == 0) {
+        return json_null();
+    }
+
+    quote = json_object();
+    if (quote == NULL) {
+        return NULL;
+    }
+
+    json_object_set_new(quote, "seq", json_integer(in->quote_seq));
+    json_object_set_new(quote, "sender_id", yd_json_cell_int(c->saved, 0, 0));
+    json_object_set_new(quote, "preview", yd_json_cell(c->saved, 0, 1));
+
+    return quote;
+}
+
+
+static json_t *
+yd_msg_file_fields(yd_msg_in_t *in, ngx_youdu_db_result_t *file)
+{
+    char    *preview;
+    json_t  *obj, *f;
+
+    f = yd_file_json(file, 0);
+    obj = json_object();
+    if (f == NULL || obj == NULL) {
+        json_decref(f);
+        json_decref(obj);
+        return NULL;
+    }
+
+    json_object_set_new(obj, "file_id", json_integer(in->file_id));
+    json_object_set(obj, "name", json_object_get(f, "name"));
+    json_object_set(obj, "size", json_object_get(f, "size"));
+    json_object_set(obj, "mime", json_object_get(f, "mime"));
+
+    if (in->kind == YD_MSG_IMAGE) {
+        json_object_set(obj, "width", json_object_get(f, "width"));
+        json_object_set(obj, "height", json_object_get(f, "height"));
+        json_object_set(obj, "thumb", json_object_get(f, "thumb"));
+        json_object_set_new(obj, "preview", json_string("[image]"));
+
+    } else {
+        preview = NULL;
+        if (asprintf(&preview, "[file] %s",
+                     json_string_value(json_object_get(f, "name"))) < 0)
+        {
+            preview = NULL;
+        }
+
+        json_object_set_new(obj, "preview",
+                            preview ? json_string(preview) : json_null());
+        free(preview);
+    }
+
+    json_decref(f);
+    return obj;
+}
+
 
 static ngx_int_t
 yd_msg_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, yd_msg_in_t *in,
-    json_t *quote)
+    ngx_youdu_db_result_t *file)
 {
     char        *s;
-    json_t      *obj, *list;
+    json_t      *obj, *list, *quote;
     ngx_uint_t   i;
 
-    obj = json_object();
-    list = json_array();
-    if (obj == NULL || list == NULL) {
+    obj = file ? yd_msg_file_fields(in, file) : json_object();
+    quote = yd_msg_quote(c, in);
+    list = file ? json_null() : json_array();
+
+    if (obj == NULL || list == NULL || quote == NULL) {
         json_decref(obj);
         json_decref(list);
         json_decref(quote);
         return NGX_ERROR;
     }
 
-    for (i = 0; i < c->nids; i++) {
-        json_array_append_new(list, json_integer(c->ids[i]));
+    if (file == NULL) {
+        for (i = 0; i < c->nids; i++) {
+            json_array_append_new(list, json_integer(c->ids[i]));
+        }
+
+        json_object_set_new(obj, "text", yd_jstr(&in->text));
+        json_object_set_new(obj, "mentions", list);
+        json_object_set_new(obj, "mention_all",
+                            json_boolean(in->mention_all));
     }
 
-    json_object_set_new(obj, "text", yd_jstr(&in->text));
-    json_object_set_new(obj, "mentions", list);
-    json_object_set_new(obj, "mention_all", json_boolean(in->mention_all));
-    json_object_set_new(obj, "quote", quote ? quote : json_null());
+    json_object_set_new(obj, "quote", quote);
 
     s = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
@@ -139,7 +271,7 @@ yd_msg_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, yd_msg_in_t *in,
 
     c->sender_id = ctx->me.uid;
     c->client_msg_id = &in->client_msg_id;
-    c->ev_kind = YD_MSG_TEXT;
+    c->ev_kind = in->kind;
     c->dup = yd_msg_dup;
 
     return NGX_OK;
@@ -198,16 +330,53 @@ yd_msg_text(ngx_http_youdu_ctx_t *ctx, ngx_str_t *out)
 }
 
 
+static ngx_int_t
+yd_msg_parse_text(ngx_http_youdu_ctx_t *ctx, yd_msg_in_t *in)
+{
+    ngx_int_t  rc;
+
+    rc = yd_msg_text(ctx, &in->text);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (yd_conv_ids(ctx, ctx->body, "mentions", 0, YD_MENTIONS_MAX)
+           != NGX_OK
+        || yd_json_bool(ctx, ctx->body, "mention_all", 0, &in->mention_all,
+                        NULL) != NGX_OK)
+    {
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
+}
+
+
+/* image and file: an uploaded file (POST /files) */
+
+static ngx_int_t
+yd_msg_parse_file(ngx_http_youdu_ctx_t *ctx, yd_msg_in_t *in)
+{
+    if (yd_json_int(ctx, ctx->body, "file_id", 1, 1, YD_SEQ_MAX,
+                    &in->file_id, NULL) != NGX_OK)
+    {
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
+}
+
+
 /* POST /conversations/:id/messages */
 
 static ngx_int_t
 ngx_http_youdu_msg_send(ngx_http_youdu_ctx_t *ctx)
 {
-    json_t                 *quote;
     ngx_int_t               rc;
     ngx_str_t               kind;
     yd_conv_t              *c;
     yd_msg_in_t            *in;
+    const yd_msg_kind_t    *k;
     ngx_youdu_db_result_t  *res = ctx->res;
 
     c = yd_conv_state(ctx);
@@ -240,22 +409,27 @@ ngx_http_youdu_msg_send(ngx_http_youdu_ctx_t *ctx)
             return NGX_DONE;
         }
 
-        if (ngx_strcmp(kind.data, "text") != 0) {
-            return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_VALUE,
-                            "\"kind\" must be \"text\"");
+        for (k = yd_msg_kinds; k->name; k++) {
+            if (ngx_strcmp(kind.data, k->name) == 0) {
+                break;
+            }
         }
 
-        rc = yd_msg_text(ctx, &in->text);
+        if (k->name == NULL) {
+            return yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_VALUE,
+                            "\"kind\" must be \"text\", \"image\" or "
+                            "\"file\"");
+        }
+
+        in->kind = k->kind;
+
+        rc = k->parse(ctx, in);
         if (rc != NGX_OK) {
             return rc;
         }
 
-        if (yd_conv_ids(ctx, ctx->body, "mentions", 0, YD_MENTIONS_MAX)
-               != NGX_OK
-            || yd_json_bool(ctx, ctx->body, "mention_all", 0,
-                            &in->mention_all, NULL) != NGX_OK
-            || yd_json_int(ctx, ctx->body, "quote_seq", 0, 1, YD_SEQ_MAX,
-                           &in->quote_seq, NULL) != NGX_OK)
+        if (yd_json_int(ctx, ctx->body, "quote_seq", 0, 1, YD_SEQ_MAX,
+                        &in->quote_seq, NULL) != NGX_OK)
         {
             return NGX_DONE;
         }
@@ -293,19 +467,14 @@ ngx_http_youdu_msg_send(ngx_http_youdu_ctx_t *ctx)
         }
 
         if (in->quote_seq == 0) {
-            if (yd_msg_body(ctx, c, in, NULL) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            return yd_conv_start(ctx, NULL, yd_msg_send_write,
-                                 NGX_HTTP_CREATED, 0);
+            goto send;
         }
 
         return yd_sql(ctx,
             "SELECT sender_id, IF(recalled, '', "
-            "LEFT(IFNULL(JSON_VALUE(body, '$.text'), ''), 60)) "
+            "LEFT(" YD_MSG_PREVIEW("body") ", 60)) "
             "FROM messages WHERE conv_id = ? AND seq = ? AND seq >= ? "
-            "AND kind IN (1, 5)", "iii", c->conv_id, in->quote_seq,
+            "AND " YD_MSG_USER_KINDS, "iii", c->conv_id, in->quote_seq,
             c->joined_seq);
 
     default:
@@ -315,22 +484,19 @@ ngx_http_youdu_msg_send(ngx_http_youdu_ctx_t *ctx)
                             in->quote_seq);
         }
 
-        quote = json_object();
-        if (quote == NULL) {
-            return NGX_ERROR;
-        }
-
-        json_object_set_new(quote, "seq", json_integer(in->quote_seq));
-        json_object_set_new(quote, "sender_id", yd_json_cell_int(res, 0, 0));
-        json_object_set_new(quote, "preview", yd_json_cell(res, 0, 1));
-
-        if (yd_msg_body(ctx, c, in, quote) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        return yd_conv_start(ctx, NULL, yd_msg_send_write,
-                                 NGX_HTTP_CREATED, 0);
+        c->saved = res;
+        goto send;
     }
+
+send:
+
+    /* an image or file message gets its body once the file is checked,
+     * inside the transaction */
+    if (in->kind == YD_MSG_TEXT && yd_msg_body(ctx, c, in, NULL) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return yd_conv_start(ctx, NULL, yd_msg_send_write, NGX_HTTP_CREATED, 0);
 }
 
 

@@ -588,6 +588,7 @@ ngx_http_youdu_logout(ngx_http_youdu_ctx_t *ctx)
             "i", ctx->me.sid);
 
     default:
+        ctx->recheck_uid = ctx->me.uid;
         return yd_ok(ctx, NULL);
     }
 }

@@ -226,6 +226,7 @@ ngx_http_youdu_password(ngx_http_youdu_ctx_t *ctx)
             "ii", ctx->me.uid, ctx->me.sid);
 
     case 6:
+        ctx->recheck_uid = ctx->me.uid;
         return yd_commit(ctx);
 
     case 7:
@@ -318,6 +319,7 @@ ngx_http_youdu_session_revoke(ngx_http_youdu_ctx_t *ctx)
                             "no such active session of yours");
         }
 
+        ctx->recheck_uid = ctx->me.uid;
         return yd_ok(ctx, NULL);
     }
 }

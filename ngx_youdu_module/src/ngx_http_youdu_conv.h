@@ -32,8 +32,13 @@
 #define YD_TEXT_MAX           5000
 #define YD_SEQ_MAX            ((int64_t) 1 << 62)
 
-/* a sender may recall his own message this many seconds after sending */
-#define YD_RECALL_WINDOW      120
+/* kinds a user sends (text .. merged forward): quotable and recallable */
+#define YD_MSG_USER_KINDS     "kind BETWEEN 1 AND 5"
+
+/* a message's one-line preview: its text, or "[image]", "[file] name" */
+#define YD_MSG_PREVIEW(body)                                                 \
+    "IFNULL(JSON_VALUE(" body ", '$.text'), "                                \
+    "IFNULL(JSON_VALUE(" body ", '$.preview'), ''))"
 
 /* the columns yd_conv_event() reads, in order (table alias m) */
 #define YD_MSG_COLS                                                          \

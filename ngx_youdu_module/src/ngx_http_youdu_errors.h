@@ -21,6 +21,8 @@
 #define YD_ERR_BAD_CONTENT_TYPE       40007
 #define YD_ERR_BAD_QUERY              40008
 #define YD_ERR_IMPORT_INVALID         40009
+#define YD_ERR_BAD_IMAGE              40010
+#define YD_ERR_EMPTY_FILE             40011
 
 /* 401: who is asking */
 #define YD_ERR_NO_TOKEN               40100
@@ -36,6 +38,8 @@
 #define YD_ERR_FORBIDDEN              40300
 #define YD_ERR_PASSWORD_CHANGE        40301
 #define YD_ERR_WRONG_PASSWORD         40302
+#define YD_ERR_LINK_EXPIRED           40303
+#define YD_ERR_BAD_LINK               40304
 
 /* 404 / 405 */
 #define YD_ERR_NO_ROUTE               40400

@@ -10,11 +10,6 @@
 #include "ngx_youdu_utf8.h"
 
 
-typedef struct {
-    ngx_str_t                     prefix;
-} ngx_http_youdu_loc_conf_t;
-
-
 static ngx_int_t ngx_http_youdu_handler(ngx_http_request_t *r);
 static void ngx_http_youdu_body_ready(ngx_http_request_t *r);
 static ngx_int_t ngx_http_youdu_collect_body(ngx_http_youdu_ctx_t *ctx);
@@ -29,6 +24,9 @@ static void ngx_http_youdu_cleanup(void *data);
 static ngx_int_t ngx_http_youdu_clean_header(ngx_pool_t *pool, ngx_str_t *in,
     ngx_str_t *out);
 static ngx_int_t ngx_http_youdu_start(ngx_http_youdu_ctx_t *ctx);
+static ngx_int_t ngx_http_youdu_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_youdu_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_youdu_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_youdu_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -49,13 +47,34 @@ static ngx_command_t  ngx_http_youdu_commands[] = {
       0,
       NULL },
 
+    { ngx_string("youdu_upload_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_off_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_youdu_loc_conf_t, upload_max),
+      NULL },
+
+    { ngx_string("youdu_image_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_off_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_youdu_loc_conf_t, image_max),
+      NULL },
+
+    { ngx_string("youdu_image_max_pixels"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_youdu_loc_conf_t, image_max_pixels),
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_youdu_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_youdu_postconfiguration,      /* postconfiguration */
 
     NULL,                                  /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -84,6 +103,9 @@ ngx_module_t  ngx_http_youdu_module = {
 };
 
 
+static ngx_http_request_body_filter_pt  ngx_http_next_request_body_filter;
+
+
 static const ngx_http_youdu_route_t  *ngx_http_youdu_tables[] = {
     ngx_http_youdu_misc_routes,
     ngx_http_youdu_auth_routes,
@@ -95,6 +117,7 @@ static const ngx_http_youdu_route_t  *ngx_http_youdu_tables[] = {
     ngx_http_youdu_conv_routes,
     ngx_http_youdu_msg_routes,
     ngx_http_youdu_presence_routes,
+    ngx_http_youdu_file_routes,
     NULL
 };
 
@@ -157,13 +180,29 @@ ngx_http_youdu_handler(ngx_http_request_t *r)
 
     limit = route->body_limit ? (off_t) route->body_limit : YD_BODY_LIMIT;
 
+    if (route->flags & YD_ROUTE_FILE_BODY) {
+        limit = ngx_http_youdu_upload_limit(r, ylcf);
+    }
+
     if (r->headers_in.content_length_n > limit) {
         return ngx_http_youdu_early_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                           YD_ERR_TOO_LARGE,
                                           "request body too large");
     }
 
-    r->request_body_in_single_buf = 1;
+    ctx->body_limit = limit;
+
+    if (route->flags & YD_ROUTE_FILE_BODY) {
+        /* uploads stay on disk: the handler moves the temp file into the
+         * storage; if it does not, the pool cleanup deletes it */
+        r->request_body_in_file_only = 1;
+        r->request_body_in_persistent_file = 1;
+        r->request_body_in_clean_file = 1;
+        r->request_body_file_log_level = 0;
+
+    } else {
+        r->request_body_in_single_buf = 1;
+    }
 
     rc = ngx_http_read_client_request_body(r, ngx_http_youdu_body_ready);
 
@@ -271,6 +310,21 @@ ngx_http_youdu_body_ready(ngx_http_request_t *r)
         return;
     }
 
+    if ((ctx->route->flags & YD_ROUTE_SIGNED) && r->args.len) {
+        rc = ngx_http_youdu_file_url_auth(ctx);
+
+        if (rc == NGX_OK) {
+            (void) ngx_http_youdu_start(ctx);
+            return;
+        }
+
+        if (rc == NGX_DONE) {
+            return;   /* replied */
+        }
+
+        /* no signature: the Authorization header */
+    }
+
     ngx_http_youdu_auth_begin(ctx);
 }
 
@@ -362,6 +416,11 @@ ngx_http_youdu_collect_body(ngx_http_youdu_ctx_t *ctx)
     limit = ctx->route->body_limit ? (off_t) ctx->route->body_limit
                                    : YD_BODY_LIMIT;
 
+    if (ctx->route->flags & YD_ROUTE_FILE_BODY) {
+        limit = ngx_http_youdu_upload_limit(r,
+                    ngx_http_get_module_loc_conf(r, ngx_http_youdu_module));
+    }
+
     if (size > limit) {
         return yd_error(ctx, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                         YD_ERR_TOO_LARGE,
@@ -369,6 +428,12 @@ ngx_http_youdu_collect_body(ngx_http_youdu_ctx_t *ctx)
     }
 
     if (size == 0) {
+        return NGX_OK;
+    }
+
+    if (ctx->route->flags & YD_ROUTE_FILE_BODY) {
+        /* the handler reads r->request_body->temp_file */
+        ctx->body_size = size;
         return NGX_OK;
     }
 
@@ -413,7 +478,9 @@ ngx_http_youdu_parse_body(ngx_http_youdu_ctx_t *ctx)
     json_error_t          err;
     ngx_http_request_t   *r = ctx->r;
 
-    if (ctx->raw.len == 0 || (ctx->route->flags & YD_ROUTE_RAW_BODY)) {
+    if (ctx->raw.len == 0
+        || (ctx->route->flags & (YD_ROUTE_RAW_BODY|YD_ROUTE_FILE_BODY)))
+    {
         return NGX_OK;
     }
 
@@ -547,7 +614,48 @@ ngx_http_youdu_match(const char *pattern, ngx_str_t *path, ngx_str_t *args,
 }
 
 
+/*
+ * an upload of unknown length (chunked) is stopped as soon as it passes
+ * the route's limit, not when it is complete; nginx replies 413 (JSON by
+ * error_page) and deletes what was spooled
+ */
+
+static ngx_int_t
+ngx_http_youdu_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t           *cl;
+    ngx_http_youdu_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_youdu_module);
+
+    if (ctx && ctx->route && (ctx->route->flags & YD_ROUTE_FILE_BODY)) {
+        for (cl = in; cl; cl = cl->next) {
+            ctx->body_seen += ngx_buf_size(cl->buf);
+        }
+
+        if (ctx->body_seen > ctx->body_limit) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          YD_LOG_TAG "upload larger than %O bytes refused",
+                          ctx->body_limit);
+            return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+    }
+
+    return ngx_http_next_request_body_filter(r, in);
+}
+
+
 /* configuration */
+
+
+static ngx_int_t
+ngx_http_youdu_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_youdu_body_filter;
+
+    return NGX_OK;
+}
 
 
 static void *
@@ -560,6 +668,10 @@ ngx_http_youdu_create_loc_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    conf->upload_max = NGX_CONF_UNSET;
+    conf->image_max = NGX_CONF_UNSET;
+    conf->image_max_pixels = NGX_CONF_UNSET_UINT;
+
     return conf;
 }
 
@@ -570,7 +682,31 @@ ngx_http_youdu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_youdu_loc_conf_t  *prev = parent;
     ngx_http_youdu_loc_conf_t  *conf = child;
 
+    ngx_http_core_loc_conf_t  *clcf;
+
     ngx_conf_merge_str_value(conf->prefix, prev->prefix, "/api/v1");
+    ngx_conf_merge_off_value(conf->upload_max, prev->upload_max,
+                             100 * 1024 * 1024);
+    ngx_conf_merge_off_value(conf->image_max, prev->image_max,
+                             20 * 1024 * 1024);
+    ngx_conf_merge_uint_value(conf->image_max_pixels, prev->image_max_pixels,
+                              40000000);
+
+    if (conf->image_max > conf->upload_max) {
+        conf->image_max = conf->upload_max;
+    }
+
+    if (conf->api) {
+        /* nginx's own bound must let an upload through: a chunked body that
+         * grows past it gets nginx's 413 (error_page: JSON) */
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+        if (clcf->client_max_body_size
+            && clcf->client_max_body_size < conf->upload_max)
+        {
+            clcf->client_max_body_size = conf->upload_max;
+        }
+    }
 
     return NGX_CONF_OK;
 }
@@ -596,6 +732,7 @@ ngx_http_youdu_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
     ylcf->prefix = value[1];
+    ylcf->api = 1;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_youdu_handler;

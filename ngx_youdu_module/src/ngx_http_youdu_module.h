@@ -48,6 +48,19 @@ typedef enum {
 
 #define YD_ROUTE_RAW_BODY     0x01   /* body is not JSON (CSV import) */
 #define YD_ROUTE_PW_CHANGE    0x02   /* allowed while a password change is due */
+#define YD_ROUTE_FILE_BODY    0x04   /* body stays in nginx's temp file (upload) */
+#define YD_ROUTE_SIGNED       0x08   /* a signed URL (?sig=) may stand in for
+                                        the Authorization header */
+
+
+/* location configuration: "youdu_api" and the upload limits */
+typedef struct {
+    ngx_str_t                     prefix;
+    off_t                         upload_max;
+    off_t                         image_max;
+    ngx_uint_t                    image_max_pixels;
+    ngx_flag_t                    api;
+} ngx_http_youdu_loc_conf_t;
 
 
 typedef struct {
@@ -79,6 +92,9 @@ struct ngx_http_youdu_ctx_s {
     ngx_uint_t                    nargs;
 
     ngx_str_t                     raw;         /* request body bytes */
+    off_t                         body_size;   /* YD_ROUTE_FILE_BODY */
+    off_t                         body_limit;
+    off_t                         body_seen;   /* as it arrives */
     json_t                       *body;        /* parsed JSON body or NULL */
 
     ngx_http_youdu_me_t           me;
@@ -103,6 +119,10 @@ struct ngx_http_youdu_ctx_s {
     ngx_str_t                     redis_str;
 
     ngx_event_t                   fail_ev;     /* asynchronous db failure */
+
+    /* sessions of this user changed (revoked, user disabled): his push
+     * connections re-check theirs when the reply goes out */
+    int64_t                       recheck_uid;
 
     unsigned                      allow_db_error:1;
     unsigned                      finished:1;
@@ -189,6 +209,12 @@ extern const ngx_http_youdu_route_t  ngx_http_youdu_account_admin_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_conv_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_msg_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_presence_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_file_routes[];
+
+/* ngx_http_youdu_file_serve.c: the body limit of an upload, signed URLs */
+off_t ngx_http_youdu_upload_limit(ngx_http_request_t *r,
+    ngx_http_youdu_loc_conf_t *ylcf);
+ngx_int_t ngx_http_youdu_file_url_auth(ngx_http_youdu_ctx_t *ctx);
 
 /* ngx_http_youdu_auth.c */
 ngx_int_t ngx_http_youdu_password_policy(ngx_http_youdu_ctx_t *ctx,

@@ -9,7 +9,7 @@
 
 /*
  * POST /conversations/:id/messages/:seq/recall: the sender within
- * YD_RECALL_WINDOW seconds, group owner and admins any time.  Appends a
+ * youdu_recall_window, group owner and admins any time.  Appends a
  * kind 7 event {"recall_seq"} and marks the original recalled.
  */
 
@@ -79,9 +79,9 @@ ngx_http_youdu_msg_recall(ngx_http_youdu_ctx_t *ctx)
             "SELECT IFNULL(sender_id, 0), recalled, "
             "created_at >= UTC_TIMESTAMP(3) - INTERVAL ? SECOND "
             "FROM messages WHERE conv_id = ? AND seq = ? AND seq >= ? "
-            "AND kind IN (1, 5)",
-            "iiii", (int64_t) YD_RECALL_WINDOW, c->conv_id, c->target,
-            c->joined_seq);
+            "AND " YD_MSG_USER_KINDS,
+            "iiii", (int64_t) ngx_youdu_core_conf(ngx_cycle)->recall_window,
+            c->conv_id, c->target, c->joined_seq);
 
     default:
         if (res->nrows == 0) {
@@ -106,8 +106,9 @@ ngx_http_youdu_msg_recall(ngx_http_youdu_ctx_t *ctx)
 
         if (!manager && !yd_int(res, 0, 2)) {
             return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_FORBIDDEN,
-                            "messages can only be recalled within %d "
-                            "seconds", YD_RECALL_WINDOW);
+                            "messages can only be recalled within %T "
+                            "seconds of sending",
+                            ngx_youdu_core_conf(ngx_cycle)->recall_window);
         }
 
         c->body.data = ngx_pnalloc(ctx->pool, 64);

@@ -379,6 +379,10 @@ ngx_http_youdu_admin_user_update(ngx_http_youdu_ctx_t *ctx)
             uw->version, uw->id);
 
     case 5:
+        if (uw->in.has_enable) {
+            ctx->recheck_uid = uw->id;
+        }
+
         if (!uw->in.has_depts) {
             ctx->stage = 7;
             return yd_org_change(ctx, uw->version, YD_ORG_KIND_USER, uw->id,
@@ -486,6 +490,7 @@ ngx_http_youdu_admin_user_delete(ngx_http_youdu_ctx_t *ctx)
         return yd_sql(ctx, "DELETE FROM users WHERE id = ?", "i", uw->id);
 
     case 5:
+        ctx->recheck_uid = uw->id;
         return yd_org_change(ctx, uw->version, YD_ORG_KIND_USER, uw->id,
                              YD_ORG_OP_DELETE);
 

@@ -13,6 +13,8 @@ static void ngx_http_youdu_db_done(void *data, ngx_youdu_db_result_t *res);
 static void ngx_http_youdu_db_fail_event(ngx_event_t *ev);
 static void ngx_http_youdu_redis_done(void *data, redisReply *reply);
 static void ngx_http_youdu_release_db(ngx_http_youdu_ctx_t *ctx);
+static void ngx_http_youdu_push_recheck(int64_t uid);
+static void ngx_http_youdu_push_rechecked(void *data, redisReply *reply);
 static ngx_int_t ngx_http_youdu_send(ngx_http_youdu_ctx_t *ctx,
     ngx_uint_t status, json_t *obj);
 
@@ -415,6 +417,40 @@ yd_error(ngx_http_youdu_ctx_t *ctx, ngx_uint_t status, ngx_int_t errcode,
 }
 
 
+/*
+ * Fire and forget: the push module re-reads the sessions of the user's
+ * connections and kicks the revoked ones at once (without this they would
+ * notice at the next periodic re-check).  The notice carries no verdict,
+ * so a lost or a spurious one is harmless.
+ */
+
+static void
+ngx_http_youdu_push_recheck(int64_t uid)
+{
+    u_char       msg[64];
+    size_t       argvlen[3];
+    const char  *argv[3];
+
+    argv[0] = "PUBLISH";
+    argvlen[0] = 7;
+    argv[1] = "yd:push";
+    argvlen[1] = 7;
+    argv[2] = (char *) msg;
+    argvlen[2] = ngx_sprintf(msg, "{\"t\":\"recheck\",\"user_id\":%L}", uid)
+                 - msg;
+
+    (void) ngx_youdu_redis_command(ngx_http_youdu_push_rechecked, NULL, 3,
+                                   argv, argvlen);
+}
+
+
+static void
+ngx_http_youdu_push_rechecked(void *data, redisReply *reply)
+{
+    /* best effort: the periodic re-check covers a lost notice */
+}
+
+
 static ngx_int_t
 ngx_http_youdu_send(ngx_http_youdu_ctx_t *ctx, ngx_uint_t status,
     json_t *obj)
@@ -468,6 +504,10 @@ yd_send_raw(ngx_http_youdu_ctx_t *ctx, ngx_uint_t status,
     }
 
     ctx->finished = 1;
+
+    if (ctx->recheck_uid) {
+        ngx_http_youdu_push_recheck(ctx->recheck_uid);
+    }
 
     /* a held connection (open transaction) is rolled back and returned */
     ngx_http_youdu_release_db(ctx);

@@ -2,7 +2,8 @@
 /*
  * youdu push: the WebSocket endpoint (`youdu_push;` in a location).
  * Validates the upgrade request, answers 101 and hands the connection to
- * ngx_youdu_push_conn.c; per worker, starts the Redis bus.
+ * ngx_youdu_push_conn.c with the WebSocket transport; per worker, starts
+ * the Redis bus.
  */
 
 
@@ -12,6 +13,7 @@
 
 #include "ngx_youdu_core.h"
 #include "ngx_youdu_push_bus.h"
+#include "ngx_youdu_push_node.h"
 
 
 typedef struct {
@@ -22,6 +24,8 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                used;      /* some location has youdu_push */
+    time_t                    presence_ttl;     /* the largest */
+    ngx_msec_t                heartbeat;        /* the shortest interval */
 } ngx_http_youdu_push_main_conf_t;
 
 
@@ -32,6 +36,11 @@ static char *ngx_http_youdu_push_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *ngx_http_youdu_push(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_youdu_push_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_youdu_push_start(ngx_http_request_t *r,
+    ngx_youdu_push_conf_t *conf, ngx_str_t *accept);
+static void ngx_http_youdu_push_read_event(ngx_event_t *ev);
+static void ngx_http_youdu_push_write_event(ngx_event_t *ev);
+static void ngx_http_youdu_push_finalize(ngx_youdu_push_conn_t *pc);
 static ngx_int_t ngx_http_youdu_push_reject(ngx_http_request_t *r,
     const char *errmsg);
 static ngx_table_elt_t *ngx_http_youdu_push_header(ngx_http_request_t *r,
@@ -70,6 +79,13 @@ static ngx_command_t  ngx_http_youdu_push_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_youdu_push_loc_conf_t, push.presence_ttl),
+      NULL },
+
+    { ngx_string("youdu_push_idle_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_youdu_push_loc_conf_t, push.idle_timeout),
       NULL },
 
       ngx_null_command
@@ -125,9 +141,7 @@ ngx_http_youdu_push_create_loc_conf(ngx_conf_t *cf)
     }
 
     plcf->enabled = NGX_CONF_UNSET;
-    plcf->push.auth_timeout = NGX_CONF_UNSET_MSEC;
-    plcf->push.recheck_interval = NGX_CONF_UNSET_MSEC;
-    plcf->push.presence_ttl = NGX_CONF_UNSET;
+    ngx_youdu_push_conf_init(&plcf->push);
 
     return plcf;
 }
@@ -139,30 +153,27 @@ ngx_http_youdu_push_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_youdu_push_loc_conf_t  *prev = parent;
     ngx_http_youdu_push_loc_conf_t  *conf = child;
 
-    ngx_conf_merge_value(conf->enabled, prev->enabled, 0);
-    ngx_conf_merge_msec_value(conf->push.auth_timeout,
-                              prev->push.auth_timeout, 10000);
-    ngx_conf_merge_msec_value(conf->push.recheck_interval,
-                              prev->push.recheck_interval, 30000);
+    ngx_http_youdu_push_main_conf_t  *pmcf;
 
-    if (conf->push.recheck_interval < 1000) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"youdu_push_recheck_interval\" must be at "
-                           "least 1s");
+    ngx_conf_merge_value(conf->enabled, prev->enabled, 0);
+
+    if (ngx_youdu_push_conf_merge(cf, &conf->push, &prev->push)
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
-    ngx_conf_merge_sec_value(conf->push.presence_ttl,
-                             prev->push.presence_ttl, 90);
+    if (conf->enabled) {
+        pmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_youdu_push_module);
+        pmcf->presence_ttl = ngx_max(pmcf->presence_ttl,
+                                     conf->push.presence_ttl);
 
-    /* each connection refreshes its presence once per interval */
-    if ((ngx_msec_t) conf->push.presence_ttl * 1000
-        < conf->push.recheck_interval + 1000)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"youdu_push_presence_ttl\" must exceed "
-                           "\"youdu_push_recheck_interval\" by at least 1s");
-        return NGX_CONF_ERROR;
+        if (pmcf->heartbeat == 0
+            || conf->push.recheck_interval < pmcf->heartbeat)
+        {
+            pmcf->heartbeat = conf->push.recheck_interval;
+        }
     }
 
     return NGX_CONF_OK;
@@ -184,6 +195,10 @@ ngx_http_youdu_push(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_youdu_push_module);
     pmcf->used = 1;
+
+    if (ngx_youdu_push_node_zone(cf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_youdu_push_handler;
@@ -247,11 +262,119 @@ ngx_http_youdu_push_handler(ngx_http_request_t *r)
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
     plcf->push.send_timeout = clcf->send_timeout;
 
-    if (ngx_youdu_push_conn_start(r, &plcf->push, &acc) != NGX_OK) {
+    if (ngx_http_youdu_push_start(r, &plcf->push, &acc) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return NGX_DONE;
+}
+
+
+/* the 101 answer is the first frame queued; then the push state machine */
+
+static ngx_int_t
+ngx_http_youdu_push_start(ngx_http_request_t *r, ngx_youdu_push_conf_t *conf,
+    ngx_str_t *accept)
+{
+    size_t                   n;
+    ngx_buf_t               *b;
+    ngx_connection_t        *c;
+    ngx_http_cleanup_t      *cln;
+    ngx_youdu_push_conn_t   *pc;
+    ngx_youdu_push_frame_t  *f;
+
+    static const char  head[] = "HTTP/1.1 101 Switching Protocols\r\n"
+                                "Upgrade: websocket\r\n"
+                                "Connection: Upgrade\r\n"
+                                "Sec-WebSocket-Accept: ";
+
+    c = r->connection;
+
+    pc = ngx_youdu_push_conn_create(c, conf, &ngx_youdu_push_ws_transport);
+    if (pc == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* bytes the client sent right after its handshake */
+    b = r->header_in;
+    n = b->last - b->pos;
+
+    if (ngx_youdu_push_conn_preread(pc, b->pos, n) != NGX_OK) {
+        ngx_youdu_push_conn_free(pc);
+        return NGX_ERROR;
+    }
+
+    b->pos = b->last;
+
+    f = ngx_alloc(sizeof(ngx_youdu_push_frame_t) + sizeof(head) + 32,
+                  c->log);
+    cln = ngx_http_cleanup_add(r, 0);
+
+    if (f == NULL || cln == NULL) {
+        ngx_free(f);
+        ngx_youdu_push_conn_free(pc);
+        return NGX_ERROR;
+    }
+
+    pc->owner = r;
+    pc->finalize = ngx_http_youdu_push_finalize;
+
+    cln->handler = ngx_youdu_push_conn_cleanup;
+    cln->data = pc;
+
+    ngx_http_set_ctx(r, pc, ngx_http_youdu_push_module);
+
+    f->next = NULL;
+    f->sent = 0;
+    f->len = ngx_sprintf(f->data, "%s%V\r\n\r\n", head, accept) - f->data;
+    ngx_youdu_push_conn_append(pc, f);
+
+    r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
+    r->keepalive = 0;
+    r->lingering_close = 0;
+
+    c->read->handler = ngx_http_youdu_push_read_event;
+    c->write->handler = ngx_http_youdu_push_write_event;
+
+    r->main->count++;
+
+    ngx_youdu_push_conn_run(pc);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_youdu_push_read_event(ngx_event_t *ev)
+{
+    ngx_connection_t    *c = ev->data;
+    ngx_http_request_t  *r = c->data;
+
+    ngx_youdu_push_conn_read_event(ngx_http_get_module_ctx(r,
+                                       ngx_http_youdu_push_module));
+}
+
+
+static void
+ngx_http_youdu_push_write_event(ngx_event_t *ev)
+{
+    ngx_connection_t    *c = ev->data;
+    ngx_http_request_t  *r = c->data;
+
+    ngx_youdu_push_conn_write_event(ngx_http_get_module_ctx(r,
+                                        ngx_http_youdu_push_module));
+}
+
+
+static void
+ngx_http_youdu_push_finalize(ngx_youdu_push_conn_t *pc)
+{
+    ngx_connection_t    *c = pc->c;
+    ngx_http_request_t  *r = pc->owner;
+
+    /* runs ngx_youdu_push_conn_cleanup(): pc may be freed from here on */
+    ngx_http_finalize_request(r, NGX_HTTP_CLOSE);
+    ngx_http_run_posted_requests(c);
 }
 
 
@@ -386,7 +509,13 @@ ngx_http_youdu_push_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_youdu_push_bus_init(cycle);
+    if (ngx_youdu_push_bus_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_youdu_push_node_start(cycle, pmcf->presence_ttl, pmcf->heartbeat);
+
+    return NGX_OK;
 }
 
 

@@ -25,6 +25,7 @@ static void ngx_youdu_push_bus_message(ngx_str_t *channel,
 static void ngx_youdu_push_bus_user_event(json_t *notice);
 static void ngx_youdu_push_bus_org(ngx_str_t *payload);
 static void ngx_youdu_push_bus_presence(json_t *notice);
+static void ngx_youdu_push_bus_recheck(json_t *notice);
 static ngx_youdu_push_user_t *ngx_youdu_push_bus_lookup(int64_t uid);
 
 
@@ -44,16 +45,22 @@ static ngx_rbtree_t        ngx_youdu_push_users;
 static ngx_rbtree_node_t   ngx_youdu_push_sentinel;
 static ngx_queue_t         ngx_youdu_push_all;
 static ngx_log_t          *ngx_youdu_push_log;
+static ngx_uint_t          ngx_youdu_push_bus_started;
 
+
+/* once per worker, whichever endpoint (http, stream) asks first */
 
 ngx_int_t
 ngx_youdu_push_bus_init(ngx_cycle_t *cycle)
 {
+    if (ngx_youdu_push_bus_started) {
+        return NGX_OK;
+    }
+
     ngx_rbtree_init(&ngx_youdu_push_users, &ngx_youdu_push_sentinel,
                     ngx_rbtree_insert_value);
     ngx_queue_init(&ngx_youdu_push_all);
     ngx_youdu_push_log = cycle->log;
-    ngx_youdu_push_presence_init();
 
     if (ngx_youdu_redis_sub_start(cycle, ngx_youdu_push_channels,
                                   ngx_youdu_push_bus_message)
@@ -62,6 +69,8 @@ ngx_youdu_push_bus_init(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    ngx_youdu_push_bus_started = 1;
+
     return NGX_OK;
 }
 
@@ -69,7 +78,10 @@ ngx_youdu_push_bus_init(ngx_cycle_t *cycle)
 void
 ngx_youdu_push_bus_exit(ngx_cycle_t *cycle)
 {
-    ngx_youdu_redis_sub_stop();
+    if (ngx_youdu_push_bus_started) {
+        ngx_youdu_push_bus_started = 0;
+        ngx_youdu_redis_sub_stop();
+    }
 }
 
 
@@ -128,6 +140,38 @@ ngx_youdu_push_bus_remove(ngx_youdu_push_conn_t *pc)
 }
 
 
+/* {"t":"recheck","user_id":U}: U's sessions changed (REST revoke, disable) */
+
+static void
+ngx_youdu_push_bus_recheck(json_t *notice)
+{
+    json_t                 *id;
+    ngx_queue_t            *q;
+    ngx_youdu_push_user_t  *u;
+
+    id = json_object_get(notice, "user_id");
+
+    if (!json_is_integer(id)) {
+        ngx_log_error(NGX_LOG_ERR, ngx_youdu_push_log, 0,
+                      YD_LOG_TAG "push: recheck notice without user_id");
+        return;
+    }
+
+    u = ngx_youdu_push_bus_lookup(json_integer_value(id));
+    if (u == NULL) {
+        return;
+    }
+
+    for (q = ngx_queue_head(&u->conns);
+         q != ngx_queue_sentinel(&u->conns);
+         q = ngx_queue_next(q))
+    {
+        ngx_youdu_push_conn_recheck(ngx_queue_data(q, ngx_youdu_push_conn_t,
+                                                   user_link));
+    }
+}
+
+
 static ngx_youdu_push_user_t *
 ngx_youdu_push_bus_lookup(int64_t uid)
 {
@@ -158,6 +202,7 @@ static void
 ngx_youdu_push_bus_message(ngx_str_t *channel, ngx_str_t *payload)
 {
     json_t        *notice;
+    const char    *t;
     json_error_t   err;
 
     if (channel->len == 6 && ngx_strncmp(channel->data, "yd:org", 6) == 0) {
@@ -175,11 +220,13 @@ ngx_youdu_push_bus_message(ngx_str_t *channel, ngx_str_t *payload)
         return;
     }
 
-    if (json_is_string(json_object_get(notice, "t"))
-        && ngx_strcmp(json_string_value(json_object_get(notice, "t")),
-                      "presence") == 0)
-    {
+    t = json_string_value(json_object_get(notice, "t"));
+
+    if (t && ngx_strcmp(t, "presence") == 0) {
         ngx_youdu_push_bus_presence(notice);
+
+    } else if (t && ngx_strcmp(t, "recheck") == 0) {
+        ngx_youdu_push_bus_recheck(notice);
 
     } else {
         ngx_youdu_push_bus_user_event(notice);
@@ -285,23 +332,16 @@ ngx_youdu_push_bus_org(ngx_str_t *payload)
 
 /*
  * {"t":"presence","user_id","online","devices"} goes to every local
- * connection that subscribed to the user.  Subscriptions are a sorted
- * array per connection, so this walks the worker's connections with a
- * binary search each (5,000 connections: ~60,000 comparisons, well under
- * a millisecond, only when a user's device set changes); an index by
- * subscribed user would need up to 1,000 tree entries per connection,
- * rebuilt on every presence_sub, for a gain only at far larger scales.
+ * connection that subscribed to the user (the index of subscriptions is in
+ * ngx_youdu_push_presence.c: no walk over the worker's connections).
  */
 
 static void
 ngx_youdu_push_bus_presence(json_t *notice)
 {
-    char                   *text;
-    size_t                  len;
-    json_t                 *ev, *uid;
-    int64_t                 id;
-    ngx_queue_t            *q;
-    ngx_youdu_push_conn_t  *pc;
+    char    *text;
+    json_t  *ev, *uid;
+    int64_t  id;
 
     uid = json_object_get(notice, "user_id");
 
@@ -312,40 +352,27 @@ ngx_youdu_push_bus_presence(json_t *notice)
     }
 
     id = json_integer_value(uid);
-    text = NULL;
-    len = 0;
 
-    for (q = ngx_queue_head(&ngx_youdu_push_all);
-         q != ngx_queue_sentinel(&ngx_youdu_push_all);
-         q = ngx_queue_next(q))
-    {
-        pc = ngx_queue_data(q, ngx_youdu_push_conn_t, all_link);
-
-        if (!ngx_youdu_push_presence_subscribed(pc, id)) {
-            continue;
-        }
-
-        if (text == NULL) {
-            ev = json_pack("{s:s, s:O, s:O, s:O}", "type", "presence",
-                           "user_id", uid,
-                           "online", json_object_get(notice, "online"),
-                           "devices", json_object_get(notice, "devices"));
-            if (ev == NULL) {
-                return;
-            }
-
-            text = json_dumps(ev, JSON_COMPACT);
-            json_decref(ev);
-
-            if (text == NULL) {
-                return;
-            }
-
-            len = ngx_strlen(text);
-        }
-
-        ngx_youdu_push_conn_send_text(pc, (u_char *) text, len);
+    if (!ngx_youdu_push_presence_watched(id)) {
+        return;
     }
+
+    ev = json_pack("{s:s, s:O, s:O, s:O}", "type", "presence",
+                   "user_id", uid,
+                   "online", json_object_get(notice, "online"),
+                   "devices", json_object_get(notice, "devices"));
+    if (ev == NULL) {
+        return;
+    }
+
+    text = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+
+    if (text == NULL) {
+        return;
+    }
+
+    ngx_youdu_push_presence_deliver(id, (u_char *) text, ngx_strlen(text));
 
     free(text);
 }

@@ -1,145 +1,117 @@
 
 /*
- * youdu push: the life of one WebSocket client after the upgrade.
+ * youdu push: the life of one push client once its transport is set up
+ * (WebSocket after the upgrade, or a raw TCP stream session).
  *
  * All output goes through a bounded queue drained by the write handler;
  * code that only wants to send (the bus, replies) queues and posts the
  * write event, so a connection never closes underneath a caller that is
- * walking a list of connections.  Closing: a close frame is queued, the
- * queue drains, the write side is shut down and the client's close/EOF is
- * awaited for a short while; then the request is finalized.
+ * walking a list of connections.  Closing: the transport's close frame is
+ * queued, the queue drains, the write side is shut down and the client's
+ * close/EOF is awaited for a short while; then the owner (request or
+ * stream session) is finalized, which runs ngx_youdu_push_conn_cleanup().
  */
 
 
 #include <jansson.h>
 
-#include "ngx_youdu_auth.h"
 #include "ngx_youdu_utf8.h"
+#include "ngx_youdu_push_auth.h"
 #include "ngx_youdu_push_bus.h"
 #include "ngx_youdu_push_presence.h"
 
 
 #define YD_PUSH_CLOSE_WAIT   5000     /* drain + closing handshake */
 
-#define YD_PUSH_SESSION_SQL                                                   \
-    "SELECT s.revoked_at IS NULL, u.enable_state, s.device_type "                           \
-    "FROM sessions s JOIN users u ON u.id = s.user_id "                      \
-    "WHERE s.id = ? AND s.user_id = ?"
 
-
-extern ngx_module_t  ngx_http_youdu_push_module;
-
-
-static void ngx_youdu_push_read_event(ngx_event_t *ev);
-static void ngx_youdu_push_write_event(ngx_event_t *ev);
 static void ngx_youdu_push_timer_handler(ngx_event_t *ev);
 static void ngx_youdu_push_read(ngx_youdu_push_conn_t *pc);
+static ngx_int_t ngx_youdu_push_park(ngx_youdu_push_conn_t *pc);
+
+
+/* one per worker: every connection reads into it, see pc->rbuf */
+static u_char  ngx_youdu_push_scratch[YD_PUSH_RBUF_SIZE];
 static void ngx_youdu_push_write(ngx_youdu_push_conn_t *pc);
 static ngx_int_t ngx_youdu_push_flush(ngx_youdu_push_conn_t *pc);
-static ngx_int_t ngx_youdu_push_process(ngx_youdu_push_conn_t *pc);
-static ngx_int_t ngx_youdu_push_frame(ngx_youdu_push_conn_t *pc,
-    ngx_youdu_ws_frame_t *f);
-static ngx_int_t ngx_youdu_push_message(ngx_youdu_push_conn_t *pc,
-    u_char *data, size_t len);
-static ngx_int_t ngx_youdu_push_auth(ngx_youdu_push_conn_t *pc,
-    json_t *msg);
-static void ngx_youdu_push_client_error(ngx_youdu_push_conn_t *pc,
-    const char *errmsg);
-static void ngx_youdu_push_send_error(ngx_youdu_push_conn_t *pc,
-    ngx_uint_t errcode, const char *errmsg);
 static void ngx_youdu_push_send_json(ngx_youdu_push_conn_t *pc, json_t *j);
-static void ngx_youdu_push_enqueue(ngx_youdu_push_conn_t *pc,
-    ngx_uint_t opcode, u_char *data, size_t len, ngx_uint_t force);
-static void ngx_youdu_push_append(ngx_youdu_push_conn_t *pc,
-    ngx_youdu_push_frame_t *f);
-static void ngx_youdu_push_close(ngx_youdu_push_conn_t *pc, ngx_uint_t code,
-    const char *reason);
 static void ngx_youdu_push_finalize(ngx_youdu_push_conn_t *pc);
-static void ngx_youdu_push_cleanup(void *data);
-static void ngx_youdu_push_check(ngx_youdu_push_conn_t *pc);
-static void ngx_youdu_push_db_acquired(void *data, ngx_youdu_db_conn_t *dc);
-static void ngx_youdu_push_db_done(void *data, ngx_youdu_db_result_t *res);
-static void ngx_youdu_push_checked(ngx_youdu_push_conn_t *pc,
-    ngx_youdu_db_result_t *res);
 
 
-ngx_int_t
-ngx_youdu_push_conn_start(ngx_http_request_t *r, ngx_youdu_push_conf_t *conf,
-    ngx_str_t *accept)
+ngx_youdu_push_conn_t *
+ngx_youdu_push_conn_create(ngx_connection_t *c, ngx_youdu_push_conf_t *conf,
+    const ngx_youdu_push_transport_t *tp)
 {
-    size_t                   n;
-    ngx_buf_t               *b;
-    ngx_connection_t        *c;
-    ngx_http_cleanup_t      *cln;
-    ngx_youdu_push_conn_t   *pc;
-    ngx_youdu_push_frame_t  *f;
-
-    static const char  head[] = "HTTP/1.1 101 Switching Protocols\r\n"
-                                "Upgrade: websocket\r\n"
-                                "Connection: Upgrade\r\n"
-                                "Sec-WebSocket-Accept: ";
-
-    c = r->connection;
+    ngx_youdu_push_conn_t  *pc;
 
     pc = ngx_calloc(sizeof(ngx_youdu_push_conn_t), c->log);
     if (pc == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
-    pc->rbuf = ngx_alloc(YD_WS_MAX_MESSAGE + YD_WS_MAX_HEADER, c->log);
-    f = ngx_alloc(sizeof(ngx_youdu_push_frame_t) + sizeof(head) + 32,
-                  c->log);
-    cln = ngx_http_cleanup_add(r, 0);
-
-    if (pc->rbuf == NULL || f == NULL || cln == NULL) {
-        ngx_free(pc->rbuf);
-        ngx_free(f);
-        ngx_free(pc);
-        return NGX_ERROR;
-    }
-
-    pc->r = r;
     pc->c = c;
     pc->conf = conf;
+    pc->tp = tp;
     pc->refs = 1;
     pc->out_last = &pc->out;
     pc->last_rx = ngx_current_msec;
-
-    cln->handler = ngx_youdu_push_cleanup;
-    cln->data = pc;
-
-    ngx_http_set_ctx(r, pc, ngx_http_youdu_push_module);
-
-    /* the handshake reply is the first thing in the output queue */
-    f->next = NULL;
-    f->sent = 0;
-    f->len = ngx_sprintf(f->data, "%s%V\r\n\r\n", head, accept) - f->data;
-    ngx_youdu_push_append(pc, f);
-
-    /* bytes the client sent right after its handshake */
-    b = r->header_in;
-    n = b->last - b->pos;
-
-    if (n > YD_WS_MAX_MESSAGE + YD_WS_MAX_HEADER) {
-        n = 0;
-    }
-
-    ngx_memcpy(pc->rbuf, b->pos, n);
-    pc->rlen = n;
-    b->pos = b->last;
 
     pc->timer.handler = ngx_youdu_push_timer_handler;
     pc->timer.data = pc;
     pc->timer.log = c->log;
     pc->timer.cancelable = 1;
-    ngx_add_timer(&pc->timer, conf->auth_timeout);
 
-    r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
-    r->keepalive = 0;
-    r->lingering_close = 0;
+    return pc;
+}
 
-    c->read->handler = ngx_youdu_push_read_event;
-    c->write->handler = ngx_youdu_push_write_event;
+
+/* before ngx_youdu_push_conn_run() only */
+
+void
+ngx_youdu_push_conn_free(ngx_youdu_push_conn_t *pc)
+{
+    ngx_youdu_push_frame_t  *f, *next;
+
+    for (f = pc->out; f; f = next) {
+        next = f->next;
+        ngx_free(f);
+    }
+
+    if (pc->rbuf != ngx_youdu_push_scratch) {
+        ngx_free(pc->rbuf);
+    }
+
+    ngx_free(pc);
+}
+
+
+ngx_int_t
+ngx_youdu_push_conn_preread(ngx_youdu_push_conn_t *pc, u_char *data,
+    size_t len)
+{
+    if (len == 0 || len > YD_PUSH_RBUF_SIZE) {
+        return NGX_OK;
+    }
+
+    pc->rbuf = ngx_alloc(YD_PUSH_RBUF_SIZE, pc->c->log);
+    if (pc->rbuf == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(pc->rbuf, data, len);
+    pc->rlen = len;
+
+    return NGX_OK;
+}
+
+
+/* the owner, its finalize handler and the event handlers are set */
+
+void
+ngx_youdu_push_conn_run(ngx_youdu_push_conn_t *pc)
+{
+    ngx_connection_t  *c = pc->c;
+
+    ngx_add_timer(&pc->timer, pc->conf->auth_timeout);
 
     /* graceful shutdown reaches us through c->close (1001) */
     c->idle = 1;
@@ -148,12 +120,8 @@ ngx_youdu_push_conn_start(ngx_http_request_t *r, ngx_youdu_push_conf_t *conf,
         ngx_del_timer(c->read);
     }
 
-    r->main->count++;
-
     ngx_post_event(c->write, &ngx_posted_events);
     ngx_post_event(c->read, &ngx_posted_events);
-
-    return NGX_OK;
 }
 
 
@@ -162,7 +130,7 @@ ngx_youdu_push_conn_send_text(ngx_youdu_push_conn_t *pc, u_char *data,
     size_t len)
 {
     if (pc->state == YD_PUSH_OPEN) {
-        ngx_youdu_push_enqueue(pc, YD_WS_OP_TEXT, data, len, 0);
+        ngx_youdu_push_conn_enqueue(pc, YD_WS_OP_TEXT, data, len, 0);
     }
 }
 
@@ -174,7 +142,7 @@ ngx_youdu_push_conn_send_batch(ngx_youdu_push_conn_t *pc, u_char *data,
     size_t len)
 {
     if (pc->state == YD_PUSH_OPEN) {
-        ngx_youdu_push_enqueue(pc, YD_WS_OP_TEXT, data, len, 2);
+        ngx_youdu_push_conn_enqueue(pc, YD_WS_OP_TEXT, data, len, 2);
     }
 }
 
@@ -182,22 +150,18 @@ ngx_youdu_push_conn_send_batch(ngx_youdu_push_conn_t *pc, u_char *data,
 /* events */
 
 
-static void
-ngx_youdu_push_read_event(ngx_event_t *ev)
+void
+ngx_youdu_push_conn_read_event(ngx_youdu_push_conn_t *pc)
 {
-    ngx_connection_t       *c = ev->data;
-    ngx_http_request_t     *r = c->data;
-    ngx_youdu_push_conn_t  *pc;
-
-    pc = ngx_http_get_module_ctx(r, ngx_http_youdu_push_module);
+    ngx_connection_t  *c = pc->c;
 
     if (c->close) {
         c->close = 0;
         c->idle = 0;
 
         if (ngx_exiting && !c->error && pc->state != YD_PUSH_CLOSING) {
-            ngx_youdu_push_close(pc, YD_WS_CLOSE_GOING_AWAY,
-                                 "server restarting, reconnect");
+            ngx_youdu_push_conn_close(pc, YD_WS_CLOSE_GOING_AWAY,
+                                      "server restarting, reconnect");
             return;
         }
 
@@ -209,16 +173,12 @@ ngx_youdu_push_read_event(ngx_event_t *ev)
 }
 
 
-static void
-ngx_youdu_push_write_event(ngx_event_t *ev)
+void
+ngx_youdu_push_conn_write_event(ngx_youdu_push_conn_t *pc)
 {
-    ngx_connection_t       *c = ev->data;
-    ngx_http_request_t     *r = c->data;
-    ngx_youdu_push_conn_t  *pc;
+    ngx_connection_t  *c = pc->c;
 
-    pc = ngx_http_get_module_ctx(r, ngx_http_youdu_push_module);
-
-    if (ev->timedout) {
+    if (c->write->timedout) {
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
                       YD_LOG_TAG "push client timed out while sending");
         c->timedout = 1;
@@ -239,10 +199,11 @@ ngx_youdu_push_timer_handler(ngx_event_t *ev)
     switch (pc->state) {
 
     case YD_PUSH_AUTH_WAIT:
-        ngx_youdu_push_send_error(pc, 40101, "authentication timeout: send "
-                                  "{\"type\":\"auth\",\"token\":...} first");
-        ngx_youdu_push_close(pc, YD_WS_CLOSE_UNAUTHORIZED,
-                             "authentication timeout");
+        ngx_youdu_push_conn_send_error(pc, 40101, "authentication timeout: "
+                                       "send {\"type\":\"auth\",\"token\":...}"
+                                       " first");
+        ngx_youdu_push_conn_close(pc, YD_WS_CLOSE_UNAUTHORIZED,
+                                  "authentication timeout");
         return;
 
     case YD_PUSH_AUTHING:
@@ -251,7 +212,11 @@ ngx_youdu_push_timer_handler(ngx_event_t *ev)
         return;
 
     case YD_PUSH_OPEN:
-        idle = ngx_max(3 * pc->conf->recheck_interval, 60000);
+        idle = pc->conf->idle_timeout;
+
+        if (idle == 0) {
+            idle = ngx_max(3 * pc->conf->recheck_interval, 60000);
+        }
 
         if (ngx_current_msec - pc->last_rx > idle) {
             ngx_log_error(NGX_LOG_INFO, pc->c->log, 0,
@@ -261,7 +226,7 @@ ngx_youdu_push_timer_handler(ngx_event_t *ev)
             return;
         }
 
-        ngx_youdu_push_enqueue(pc, YD_WS_OP_PING, NULL, 0, 0);
+        pc->tp->ping(pc);
 
         /* keeps this device's presence from going stale */
         if (pc->state == YD_PUSH_OPEN) {
@@ -297,12 +262,22 @@ ngx_youdu_push_read(ngx_youdu_push_conn_t *pc)
     for ( ;; ) {
 
         if (pc->state == YD_PUSH_AUTHING) {
-            return;     /* resumed when the session query completes */
+            /* resumed when the session query completes */
+            (void) ngx_youdu_push_park(pc);
+            return;
         }
 
-        if (pc->state != YD_PUSH_CLOSING
-            && ngx_youdu_push_process(pc) != NGX_OK)
+        if (pc->state != YD_PUSH_CLOSING && pc->rlen
+            && pc->tp->process(pc) != NGX_OK)
         {
+            if (!pc->closed && ngx_youdu_push_park(pc) != NGX_OK) {
+                ngx_youdu_push_finalize(pc);
+            }
+
+            return;
+        }
+
+        if (pc->closed) {
             return;
         }
 
@@ -310,11 +285,16 @@ ngx_youdu_push_read(ngx_youdu_push_conn_t *pc)
             pc->rlen = 0;     /* discard until EOF */
         }
 
-        n = c->recv(c, pc->rbuf + pc->rlen,
-                    YD_WS_MAX_MESSAGE + YD_WS_MAX_HEADER - pc->rlen);
+        if (pc->rbuf == NULL) {
+            pc->rbuf = ngx_youdu_push_scratch;
+        }
+
+        n = c->recv(c, pc->rbuf + pc->rlen, YD_PUSH_RBUF_SIZE - pc->rlen);
 
         if (n == NGX_AGAIN) {
-            if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+            if (ngx_youdu_push_park(pc) != NGX_OK
+                || ngx_handle_read_event(c->read, 0) != NGX_OK)
+            {
                 ngx_youdu_push_finalize(pc);
             }
 
@@ -332,132 +312,49 @@ ngx_youdu_push_read(ngx_youdu_push_conn_t *pc)
 }
 
 
-/* NGX_OK: needs more input; NGX_DONE: stop reading for now */
+/*
+ * Before control leaves the read loop: the scratch buffer is the next
+ * connection's, so a partial frame moves to a buffer of the connection's
+ * own, and a buffer of its own that has been drained is given back.
+ */
 
 static ngx_int_t
-ngx_youdu_push_process(ngx_youdu_push_conn_t *pc)
+ngx_youdu_push_park(ngx_youdu_push_conn_t *pc)
 {
-    ngx_int_t             rc;
-    ngx_youdu_ws_frame_t  f;
+    u_char  *own;
 
-    while (pc->rlen) {
-        rc = ngx_youdu_ws_parse(pc->rbuf, pc->rlen, &f);
-
-        if (rc == NGX_AGAIN) {
-            return NGX_OK;
+    if (pc->rlen == 0) {
+        if (pc->rbuf != ngx_youdu_push_scratch) {
+            ngx_free(pc->rbuf);
         }
 
-        if (rc != NGX_OK) {
-            ngx_youdu_push_close(pc, rc, rc == YD_WS_CLOSE_TOO_BIG
-                                         ? "frame too large"
-                                         : "protocol error");
-            return NGX_DONE;
-        }
-
-        rc = ngx_youdu_push_frame(pc, &f);
-
-        pc->rlen -= f.frame_len;
-        ngx_memmove(pc->rbuf, pc->rbuf + f.frame_len, pc->rlen);
-
-        if (rc != NGX_OK) {
-            return NGX_DONE;
-        }
+        pc->rbuf = NULL;
+        return NGX_OK;
     }
+
+    if (pc->rbuf != ngx_youdu_push_scratch) {
+        return NGX_OK;
+    }
+
+    own = ngx_alloc(YD_PUSH_RBUF_SIZE, pc->c->log);
+    if (own == NULL) {
+        pc->rbuf = NULL;
+        pc->rlen = 0;
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(own, pc->rbuf, pc->rlen);
+    pc->rbuf = own;
 
     return NGX_OK;
 }
 
 
-static ngx_int_t
-ngx_youdu_push_frame(ngx_youdu_push_conn_t *pc, ngx_youdu_ws_frame_t *f)
-{
-    ngx_uint_t  code;
+/* one whole client message; NGX_OK: go on, NGX_DONE: stop reading */
 
-    switch (f->opcode) {
-
-    case YD_WS_OP_PING:
-        ngx_youdu_push_enqueue(pc, YD_WS_OP_PONG, f->payload, f->len, 0);
-        return NGX_OK;
-
-    case YD_WS_OP_PONG:
-        return NGX_OK;
-
-    case YD_WS_OP_CLOSE:
-        if (f->len == 0) {
-            code = YD_WS_CLOSE_NORMAL;
-
-        } else {
-            code = f->len >= 2 ? (f->payload[0] << 8 | f->payload[1]) : 0;
-
-            if (!((code >= 1000 && code <= 1003)
-                  || (code >= 1007 && code <= 1011)
-                  || (code >= 3000 && code <= 4999)))
-            {
-                code = YD_WS_CLOSE_PROTOCOL;
-            }
-        }
-
-        pc->peer_closed = 1;
-        ngx_youdu_push_close(pc, code, "");
-        return NGX_DONE;
-
-    case YD_WS_OP_BINARY:
-        ngx_youdu_push_close(pc, YD_WS_CLOSE_UNSUPPORTED,
-                             "text frames only");
-        return NGX_DONE;
-
-    case YD_WS_OP_TEXT:
-        if (pc->msg_opcode) {
-            ngx_youdu_push_close(pc, YD_WS_CLOSE_PROTOCOL,
-                                 "new message inside a fragmented one");
-            return NGX_DONE;
-        }
-
-        if (f->fin) {
-            return ngx_youdu_push_message(pc, f->payload, f->len);
-        }
-
-        if (pc->msg == NULL) {
-            pc->msg = ngx_alloc(YD_WS_MAX_MESSAGE, pc->c->log);
-            if (pc->msg == NULL) {
-                ngx_youdu_push_close(pc, YD_WS_CLOSE_INTERNAL, "no memory");
-                return NGX_DONE;
-            }
-        }
-
-        ngx_memcpy(pc->msg, f->payload, f->len);
-        pc->msg_len = f->len;
-        pc->msg_opcode = YD_WS_OP_TEXT;
-        return NGX_OK;
-
-    default: /* YD_WS_OP_CONT */
-        if (!pc->msg_opcode) {
-            ngx_youdu_push_close(pc, YD_WS_CLOSE_PROTOCOL,
-                                 "continuation without a message");
-            return NGX_DONE;
-        }
-
-        if (pc->msg_len + f->len > YD_WS_MAX_MESSAGE) {
-            ngx_youdu_push_close(pc, YD_WS_CLOSE_TOO_BIG,
-                                 "message too large");
-            return NGX_DONE;
-        }
-
-        ngx_memcpy(pc->msg + pc->msg_len, f->payload, f->len);
-        pc->msg_len += f->len;
-
-        if (!f->fin) {
-            return NGX_OK;
-        }
-
-        pc->msg_opcode = 0;
-        return ngx_youdu_push_message(pc, pc->msg, pc->msg_len);
-    }
-}
-
-
-static ngx_int_t
-ngx_youdu_push_message(ngx_youdu_push_conn_t *pc, u_char *data, size_t len)
+ngx_int_t
+ngx_youdu_push_conn_message(ngx_youdu_push_conn_t *pc, u_char *data,
+    size_t len)
 {
     json_t        *msg, *type;
     ngx_int_t      rc;
@@ -465,7 +362,7 @@ ngx_youdu_push_message(ngx_youdu_push_conn_t *pc, u_char *data, size_t len)
     json_error_t   err;
 
     if (!ngx_youdu_utf8_valid(data, len)) {
-        ngx_youdu_push_close(pc, YD_WS_CLOSE_BAD_DATA, "invalid UTF-8");
+        ngx_youdu_push_conn_close(pc, YD_WS_CLOSE_BAD_DATA, "invalid UTF-8");
         return NGX_DONE;
     }
 
@@ -483,39 +380,39 @@ ngx_youdu_push_message(ngx_youdu_push_conn_t *pc, u_char *data, size_t len)
     rc = NGX_OK;
 
     if (msg == NULL) {
-        ngx_youdu_push_client_error(pc, "malformed JSON: send one JSON "
-                                    "object per text frame");
+        ngx_youdu_push_conn_client_error(pc, "malformed JSON: send one JSON "
+                                         "object per frame");
 
     } else if (t == NULL) {
-        ngx_youdu_push_client_error(pc, "\"type\" (string) is required");
+        ngx_youdu_push_conn_client_error(pc, "\"type\" (string) is required");
 
     } else if (ngx_strcmp(t, "ping") == 0) {
-        ngx_youdu_push_enqueue(pc, YD_WS_OP_TEXT,
-                               (u_char *) "{\"type\":\"pong\"}", 15, 0);
+        ngx_youdu_push_conn_enqueue(pc, YD_WS_OP_TEXT,
+                                    (u_char *) "{\"type\":\"pong\"}", 15, 0);
 
-    } else if (ngx_strcmp(t, "ack") == 0) {
-        /* informational for now */
+    } else if (ngx_strcmp(t, "pong") == 0 || ngx_strcmp(t, "ack") == 0) {
+        /* an answer to the TCP heartbeat; acks are informational for now */
 
     } else if (ngx_strcmp(t, "presence_sub") == 0) {
         rc = ngx_youdu_push_presence_sub(pc, msg);
 
         if (rc == NGX_DECLINED) {
-            ngx_youdu_push_client_error(pc, "presence_sub needs \"user_ids\": "
-                                        "an array of at most 1000 positive "
-                                        "integers");
+            ngx_youdu_push_conn_client_error(pc, "presence_sub needs "
+                                             "\"user_ids\": an array of at "
+                                             "most 1000 positive integers");
 
         } else if (rc == NGX_ERROR) {
-            ngx_youdu_push_close(pc, YD_WS_CLOSE_INTERNAL, "no memory");
+            ngx_youdu_push_conn_close(pc, YD_WS_CLOSE_INTERNAL, "no memory");
         }
 
         rc = NGX_OK;
 
     } else if (ngx_strcmp(t, "auth") == 0) {
-        ngx_youdu_push_client_error(pc, "already authenticated");
+        ngx_youdu_push_conn_client_error(pc, "already authenticated");
 
     } else {
-        ngx_youdu_push_client_error(pc, "unknown \"type\": use ping, ack or "
-                                    "presence_sub");
+        ngx_youdu_push_conn_client_error(pc, "unknown \"type\": use ping, "
+                                         "ack or presence_sub");
     }
 
     json_decref(msg);
@@ -528,235 +425,14 @@ ngx_youdu_push_message(ngx_youdu_push_conn_t *pc, u_char *data, size_t len)
 }
 
 
-static void
-ngx_youdu_push_client_error(ngx_youdu_push_conn_t *pc, const char *errmsg)
+void
+ngx_youdu_push_conn_client_error(ngx_youdu_push_conn_t *pc,
+    const char *errmsg)
 {
-    ngx_youdu_push_send_error(pc, 40001, errmsg);
+    ngx_youdu_push_conn_send_error(pc, 40001, errmsg);
 
     if (++pc->errors >= YD_PUSH_MAX_ERRORS) {
-        ngx_youdu_push_close(pc, YD_WS_CLOSE_POLICY, "too many errors");
-    }
-}
-
-
-/* authentication: token first, then the session row */
-
-
-static ngx_int_t
-ngx_youdu_push_auth(ngx_youdu_push_conn_t *pc, json_t *msg)
-{
-    json_t               *token;
-    ngx_str_t             jwt;
-    ngx_youdu_token_t     t;
-    ngx_youdu_token_rc_e  rc;
-
-    token = msg ? json_object_get(msg, "token") : NULL;
-
-    if (!json_is_string(token)) {
-        ngx_youdu_push_send_error(pc, 40101, "send {\"type\":\"auth\","
-                                  "\"token\":\"<access token>\"} first");
-        ngx_youdu_push_close(pc, YD_WS_CLOSE_UNAUTHORIZED, "not authenticated");
-        return NGX_DONE;
-    }
-
-    jwt.data = (u_char *) json_string_value(token);
-    jwt.len = json_string_length(token);
-
-    rc = ngx_youdu_token_verify(&jwt, &t);
-
-    if (rc == YD_TOKEN_EXPIRED) {
-        ngx_youdu_push_send_error(pc, 40102, "access token expired: refresh "
-                                  "it with /auth/refresh and reconnect");
-        ngx_youdu_push_close(pc, YD_WS_CLOSE_UNAUTHORIZED, "token expired");
-        return NGX_DONE;
-    }
-
-    if (rc != YD_TOKEN_OK) {
-        ngx_youdu_push_send_error(pc, 40101, "invalid access token: sign in "
-                                  "again");
-        ngx_youdu_push_close(pc, YD_WS_CLOSE_UNAUTHORIZED, "invalid token");
-        return NGX_DONE;
-    }
-
-    pc->uid = t.uid;
-    pc->sid = t.sid;
-    pc->state = YD_PUSH_AUTHING;
-
-    ngx_youdu_push_check(pc);
-
-    return NGX_DONE;
-}
-
-
-static void
-ngx_youdu_push_check(ngx_youdu_push_conn_t *pc)
-{
-    pc->qpool = ngx_create_pool(1024, ngx_cycle->log);
-
-    if (pc->qpool == NULL) {
-        ngx_youdu_push_checked(pc, NULL);
-        return;
-    }
-
-    pc->checking = 1;
-    pc->refs++;
-
-    ngx_youdu_db_acquire(&pc->waiter, ngx_cycle->log,
-                         ngx_youdu_push_db_acquired, pc);
-}
-
-
-static void
-ngx_youdu_push_db_acquired(void *data, ngx_youdu_db_conn_t *dc)
-{
-    ngx_youdu_push_conn_t  *pc = data;
-
-    u_char                *p;
-    ngx_youdu_db_param_t  *params;
-
-    if (dc == NULL || pc->closed) {
-        if (dc) {
-            ngx_youdu_db_release(dc);
-        }
-
-        ngx_youdu_push_db_done(pc, NULL);
-        return;
-    }
-
-    params = ngx_pcalloc(pc->qpool, 2 * sizeof(ngx_youdu_db_param_t));
-    p = ngx_pnalloc(pc->qpool, 2 * NGX_INT64_LEN);
-
-    if (params == NULL || p == NULL) {
-        ngx_youdu_db_release(dc);
-        ngx_youdu_push_db_done(pc, NULL);
-        return;
-    }
-
-    params[0].value.data = p;
-    params[0].value.len = ngx_sprintf(p, "%L", pc->sid) - p;
-    p += NGX_INT64_LEN;
-    params[1].value.data = p;
-    params[1].value.len = ngx_sprintf(p, "%L", pc->uid) - p;
-
-    pc->dc = dc;
-
-    ngx_youdu_db_exec(dc, YD_PUSH_SESSION_SQL, params, 2, pc->qpool,
-                      ngx_cycle->log, ngx_youdu_push_db_done, pc);
-}
-
-
-static void
-ngx_youdu_push_db_done(void *data, ngx_youdu_db_result_t *res)
-{
-    ngx_youdu_push_conn_t  *pc = data;
-
-    if (pc->dc) {
-        ngx_youdu_db_release(pc->dc);
-        pc->dc = NULL;
-    }
-
-    pc->checking = 0;
-
-    if (!pc->closed) {
-        ngx_youdu_push_checked(pc, res);
-    }
-
-    if (pc->qpool) {
-        ngx_destroy_pool(pc->qpool);
-        pc->qpool = NULL;
-    }
-
-    ngx_youdu_push_conn_unref(pc);
-}
-
-
-static void
-ngx_youdu_push_checked(ngx_youdu_push_conn_t *pc, ngx_youdu_db_result_t *res)
-{
-    u_char            *p, buf[128];
-    ngx_flag_t         ok;
-    const char        *why;
-    ngx_youdu_push_state_e  state = pc->state;
-
-    if (state != YD_PUSH_AUTHING && state != YD_PUSH_OPEN) {
-        return;
-    }
-
-    if (res == NULL || res->err_no) {
-        if (state == YD_PUSH_AUTHING) {
-            ngx_youdu_push_send_error(pc, 50300, "server busy: reconnect "
-                                      "in a few seconds");
-            ngx_youdu_push_close(pc, YD_WS_CLOSE_INTERNAL, "try again later");
-        }
-
-        /* a failed re-check keeps the connection */
-        return;
-    }
-
-    ok = 0;
-    why = "session revoked";
-
-    if (res->nrows == 1 && res->ncols == 3
-        && yd_cell(res, 0, 0)->data != NULL
-        && yd_cell(res, 0, 1)->data != NULL)
-    {
-        if (ngx_atoi(yd_cell(res, 0, 0)->data, yd_cell(res, 0, 0)->len) != 1)
-        {
-            why = "session revoked";
-
-        } else if (yd_cell(res, 0, 1)->len != 1
-                   || yd_cell(res, 0, 1)->data[0] != '1')
-        {
-            why = "account disabled";
-
-        } else {
-            ok = 1;
-        }
-    }
-
-    if (ok && state == YD_PUSH_AUTHING && yd_cell(res, 0, 2)->data != NULL) {
-        (void) ngx_cpystrn(pc->device, yd_cell(res, 0, 2)->data,
-                           ngx_min(yd_cell(res, 0, 2)->len + 1,
-                                   sizeof(pc->device)));
-    }
-
-    if (state == YD_PUSH_AUTHING) {
-        if (!ok) {
-            if (why[0] == 'a') {
-                ngx_youdu_push_send_error(pc, 40106, "account disabled: "
-                                          "contact your administrator");
-            } else {
-                ngx_youdu_push_send_error(pc, 40103, "this device was signed "
-                                          "out: sign in again");
-            }
-
-            ngx_youdu_push_close(pc, YD_WS_CLOSE_UNAUTHORIZED, why);
-            return;
-        }
-
-        pc->state = YD_PUSH_OPEN;
-        ngx_youdu_push_bus_add(pc);
-        ngx_youdu_push_presence_set(pc, 1);
-
-        p = ngx_sprintf(buf, "{\"type\":\"auth_ok\",\"user_id\":%L,"
-                        "\"session_id\":%L}", pc->uid, pc->sid);
-        ngx_youdu_push_enqueue(pc, YD_WS_OP_TEXT, buf, p - buf, 0);
-
-        if (pc->timer.timer_set) {
-            ngx_del_timer(&pc->timer);
-        }
-
-        ngx_add_timer(&pc->timer, pc->conf->recheck_interval);
-
-        /* frames that arrived during the query */
-        ngx_post_event(pc->c->read, &ngx_posted_events);
-        return;
-    }
-
-    if (!ok) {
-        p = ngx_sprintf(buf, "{\"type\":\"kicked\",\"reason\":\"%s\"}", why);
-        ngx_youdu_push_enqueue(pc, YD_WS_OP_TEXT, buf, p - buf, 0);
-        ngx_youdu_push_close(pc, YD_WS_CLOSE_KICKED, why);
+        ngx_youdu_push_conn_close(pc, YD_WS_CLOSE_POLICY, "too many errors");
     }
 }
 
@@ -764,8 +440,8 @@ ngx_youdu_push_checked(ngx_youdu_push_conn_t *pc, ngx_youdu_db_result_t *res)
 /* output */
 
 
-static void
-ngx_youdu_push_send_error(ngx_youdu_push_conn_t *pc, ngx_uint_t errcode,
+void
+ngx_youdu_push_conn_send_error(ngx_youdu_push_conn_t *pc, ngx_uint_t errcode,
     const char *errmsg)
 {
     json_t  *j;
@@ -788,15 +464,15 @@ ngx_youdu_push_send_json(ngx_youdu_push_conn_t *pc, json_t *j)
     text = json_dumps(j, JSON_COMPACT);
 
     if (text) {
-        ngx_youdu_push_enqueue(pc, YD_WS_OP_TEXT, (u_char *) text,
-                               ngx_strlen(text), 0);
+        ngx_youdu_push_conn_enqueue(pc, YD_WS_OP_TEXT, (u_char *) text,
+                                    ngx_strlen(text), 0);
         free(text);
     }
 }
 
 
-static void
-ngx_youdu_push_enqueue(ngx_youdu_push_conn_t *pc, ngx_uint_t opcode,
+void
+ngx_youdu_push_conn_enqueue(ngx_youdu_push_conn_t *pc, ngx_uint_t opcode,
     u_char *data, size_t len, ngx_uint_t force)
 {
     size_t                   hlen;
@@ -815,7 +491,7 @@ ngx_youdu_push_enqueue(ngx_youdu_push_conn_t *pc, ngx_uint_t opcode,
         return;
     }
 
-    f = ngx_alloc(sizeof(ngx_youdu_push_frame_t) + YD_WS_MAX_HEADER + len,
+    f = ngx_alloc(sizeof(ngx_youdu_push_frame_t) + pc->tp->max_header + len,
                   pc->c->log);
     if (f == NULL) {
         pc->overflow = 1;
@@ -823,7 +499,7 @@ ngx_youdu_push_enqueue(ngx_youdu_push_conn_t *pc, ngx_uint_t opcode,
         return;
     }
 
-    hlen = ngx_youdu_ws_header(f->data, opcode, len);
+    hlen = pc->tp->header(f->data, opcode, len);
 
     if (len) {
         ngx_memcpy(f->data + hlen, data, len);
@@ -833,14 +509,15 @@ ngx_youdu_push_enqueue(ngx_youdu_push_conn_t *pc, ngx_uint_t opcode,
     f->len = hlen + len;
     f->sent = 0;
 
-    ngx_youdu_push_append(pc, f);
+    ngx_youdu_push_conn_append(pc, f);
 
     ngx_post_event(pc->c->write, &ngx_posted_events);
 }
 
 
-static void
-ngx_youdu_push_append(ngx_youdu_push_conn_t *pc, ngx_youdu_push_frame_t *f)
+void
+ngx_youdu_push_conn_append(ngx_youdu_push_conn_t *pc,
+    ngx_youdu_push_frame_t *f)
 {
     *pc->out_last = f;
     pc->out_last = &f->next;
@@ -860,7 +537,7 @@ ngx_youdu_push_write(ngx_youdu_push_conn_t *pc)
                       YD_LOG_TAG "push client %L too slow (%ui frames, "
                       "%uz bytes queued), disconnected", pc->uid,
                       pc->out_frames, pc->out_bytes);
-        ngx_youdu_push_close(pc, YD_WS_CLOSE_POLICY, "too slow, resync");
+        ngx_youdu_push_conn_close(pc, YD_WS_CLOSE_POLICY, "too slow, resync");
     }
 
     rc = ngx_youdu_push_flush(pc);
@@ -945,12 +622,10 @@ ngx_youdu_push_flush(ngx_youdu_push_conn_t *pc)
 /* closing */
 
 
-static void
-ngx_youdu_push_close(ngx_youdu_push_conn_t *pc, ngx_uint_t code,
+void
+ngx_youdu_push_conn_close(ngx_youdu_push_conn_t *pc, ngx_uint_t code,
     const char *reason)
 {
-    u_char                   buf[128];
-    size_t                   len;
     ngx_youdu_push_frame_t  *f, *next, **keep;
 
     if (pc->state == YD_PUSH_CLOSING) {
@@ -978,12 +653,7 @@ ngx_youdu_push_close(ngx_youdu_push_conn_t *pc, ngx_uint_t code,
         pc->out_last = keep;
     }
 
-    buf[0] = (u_char) (code >> 8);
-    buf[1] = (u_char) code;
-    len = ngx_min(ngx_strlen(reason), 120);
-    ngx_memcpy(buf + 2, reason, len);
-
-    ngx_youdu_push_enqueue(pc, YD_WS_OP_CLOSE, buf, 2 + len, 1);
+    pc->tp->close(pc, code, reason);
 
     pc->state = YD_PUSH_CLOSING;
     pc->msg_opcode = 0;
@@ -1000,24 +670,19 @@ ngx_youdu_push_close(ngx_youdu_push_conn_t *pc, ngx_uint_t code,
 static void
 ngx_youdu_push_finalize(ngx_youdu_push_conn_t *pc)
 {
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
-
-    r = pc->r;
-    c = pc->c;
-
-    if (r == NULL) {
+    if (pc->owner == NULL) {
         return;
     }
 
-    /* runs ngx_youdu_push_cleanup(): pc may be freed from here on */
-    ngx_http_finalize_request(r, NGX_HTTP_CLOSE);
-    ngx_http_run_posted_requests(c);
+    /* runs ngx_youdu_push_conn_cleanup(): pc may be freed from here on */
+    pc->finalize(pc);
 }
 
 
-static void
-ngx_youdu_push_cleanup(void *data)
+/* the owner is going away: nothing may reach it through pc any more */
+
+void
+ngx_youdu_push_conn_cleanup(void *data)
 {
     ngx_youdu_push_conn_t  *pc = data;
 
@@ -1041,27 +706,20 @@ ngx_youdu_push_cleanup(void *data)
     pc->out = NULL;
     pc->out_last = &pc->out;
 
-    ngx_free(pc->rbuf);
+    if (pc->rbuf != ngx_youdu_push_scratch) {
+        ngx_free(pc->rbuf);
+    }
+
     ngx_free(pc->msg);
-    ngx_free(pc->subs);
+    ngx_youdu_push_presence_unsub(pc);
     pc->rbuf = NULL;
     pc->msg = NULL;
-    pc->subs = NULL;
-    pc->nsubs = 0;
 
     pc->closed = 1;
-    pc->r = NULL;
+    pc->owner = NULL;
     pc->c = NULL;
 
     ngx_youdu_push_conn_unref(pc);
-}
-
-
-void
-ngx_youdu_push_conn_send_error(ngx_youdu_push_conn_t *pc, ngx_uint_t errcode,
-    const char *errmsg)
-{
-    ngx_youdu_push_send_error(pc, errcode, errmsg);
 }
 
 

@@ -12,25 +12,40 @@
 #include "ngx_youdu_redis.h"
 #include "ngx_youdu_presence.h"
 #include "ngx_youdu_push_presence.h"
+#include "ngx_youdu_push_node.h"
+
+
+/*
+ * The worker's index of subscriptions: one tree node per watched user id,
+ * listing the subscriptions to it; a connection's subscriptions are one
+ * array (pc->subs), each entry linked into its user's list.  A change of
+ * one user's presence costs a tree lookup and its subscribers, however
+ * many connections the worker holds.
+ */
+
+typedef struct {
+    ngx_rbtree_node_t         node;     /* key: the watched user id */
+    ngx_queue_t               subs;     /* ngx_youdu_push_sub_t.link */
+} ngx_youdu_push_watched_t;
+
+
+typedef struct {
+    ngx_queue_t               link;
+    ngx_youdu_push_watched_t *watched;
+    ngx_youdu_push_conn_t    *pc;
+} ngx_youdu_push_sub_t;
 
 
 static void ngx_youdu_push_presence_updated(void *data, redisReply *reply);
 static void ngx_youdu_push_presence_loaded(void *data, redisReply *reply);
 static int ngx_youdu_push_presence_cmp(const void *a, const void *b);
+static ngx_youdu_push_watched_t *ngx_youdu_push_presence_lookup(int64_t uid);
+static ngx_int_t ngx_youdu_push_presence_index(ngx_youdu_push_conn_t *pc,
+    int64_t *ids, ngx_uint_t n);
 
 
-static u_char  ngx_youdu_push_node[9];
-
-
-void
-ngx_youdu_push_presence_init(void)
-{
-    /* a fresh id per worker start: fields of a dead worker never revive */
-    (void) ngx_sprintf(ngx_youdu_push_node, "%08xD",
-                       (uint32_t) ngx_random() ^ (uint32_t) ngx_time()
-                       ^ (uint32_t) ngx_pid << 16);
-    ngx_youdu_push_node[8] = '\0';
-}
+static ngx_rbtree_t        ngx_youdu_push_watched;
+static ngx_rbtree_node_t   ngx_youdu_push_watched_sentinel;
 
 
 void
@@ -42,7 +57,7 @@ ngx_youdu_push_presence_set(ngx_youdu_push_conn_t *pc, ngx_uint_t on)
     const char  *argv[10];
 
     if (on && pc->pres_field[0] == '\0') {
-        (void) ngx_sprintf(pc->pres_field, "%s:%P:%uA%Z", ngx_youdu_push_node,
+        (void) ngx_sprintf(pc->pres_field, "%s:%P:%uA%Z", ngx_youdu_push_node_id(),
                            ngx_pid, pc->c->number);
     }
 
@@ -137,7 +152,7 @@ ngx_youdu_push_presence_sub(ngx_youdu_push_conn_t *pc, json_t *msg)
         subs[i] = v;
     }
 
-    /* sorted and distinct: the bus looks ids up by binary search */
+    /* sorted and distinct: one index entry and one answer per id */
     if (n) {
         ngx_qsort(subs, n, sizeof(int64_t), ngx_youdu_push_presence_cmp);
 
@@ -150,9 +165,10 @@ ngx_youdu_push_presence_sub(ngx_youdu_push_conn_t *pc, json_t *msg)
         n = k;
     }
 
-    ngx_free(pc->subs);
-    pc->subs = subs;
-    pc->nsubs = n;
+    if (ngx_youdu_push_presence_index(pc, subs, n) != NGX_OK) {
+        ngx_free(subs);
+        return NGX_ERROR;
+    }
 
     if (n == 0) {
         return NGX_OK;
@@ -161,6 +177,7 @@ ngx_youdu_push_presence_sub(ngx_youdu_push_conn_t *pc, json_t *msg)
     /* the current state of each, in one script run */
     pool = ngx_create_pool(4096, pc->c->log);
     if (pool == NULL) {
+        ngx_free(subs);
         return NGX_ERROR;
     }
 
@@ -171,6 +188,7 @@ ngx_youdu_push_presence_sub(ngx_youdu_push_conn_t *pc, json_t *msg)
 
     if (argv == NULL || argvlen == NULL || p == NULL) {
         ngx_destroy_pool(pool);
+        ngx_free(subs);
         return NGX_ERROR;
     }
 
@@ -200,6 +218,7 @@ ngx_youdu_push_presence_sub(ngx_youdu_push_conn_t *pc, json_t *msg)
                                  (int) (4 + 2 * n), argv, argvlen);
 
     ngx_destroy_pool(pool);
+    ngx_free(subs);
 
     if (rc != NGX_OK) {
         pc->refs--;
@@ -268,30 +287,142 @@ ngx_youdu_push_presence_loaded(void *data, redisReply *reply)
 }
 
 
-ngx_uint_t
-ngx_youdu_push_presence_subscribed(ngx_youdu_push_conn_t *pc, int64_t uid)
+/* replaces the connection's subscriptions by ids (sorted, distinct) */
+
+static ngx_int_t
+ngx_youdu_push_presence_index(ngx_youdu_push_conn_t *pc, int64_t *ids,
+    ngx_uint_t n)
 {
-    ngx_uint_t  lo, hi, mid;
+    ngx_uint_t                 i;
+    ngx_youdu_push_sub_t      *subs;
+    ngx_youdu_push_watched_t  *w;
 
-    lo = 0;
-    hi = pc->nsubs;
+    subs = NULL;
 
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-
-        if (pc->subs[mid] == uid) {
-            return 1;
-        }
-
-        if (pc->subs[mid] < uid) {
-            lo = mid + 1;
-
-        } else {
-            hi = mid;
+    if (n) {
+        subs = ngx_alloc(n * sizeof(ngx_youdu_push_sub_t), pc->c->log);
+        if (subs == NULL) {
+            return NGX_ERROR;
         }
     }
 
-    return 0;
+    ngx_youdu_push_presence_unsub(pc);
+
+    if (ngx_youdu_push_watched.root == NULL) {
+        ngx_rbtree_init(&ngx_youdu_push_watched,
+                        &ngx_youdu_push_watched_sentinel,
+                        ngx_rbtree_insert_value);
+    }
+
+    for (i = 0; i < n; i++) {
+        w = ngx_youdu_push_presence_lookup(ids[i]);
+
+        if (w == NULL) {
+            w = ngx_alloc(sizeof(ngx_youdu_push_watched_t), pc->c->log);
+            if (w == NULL) {
+                /* keep what is linked so far: a shorter subscription */
+                break;
+            }
+
+            w->node.key = (ngx_rbtree_key_t) ids[i];
+            ngx_queue_init(&w->subs);
+            ngx_rbtree_insert(&ngx_youdu_push_watched, &w->node);
+        }
+
+        subs[i].watched = w;
+        subs[i].pc = pc;
+        ngx_queue_insert_tail(&w->subs, &subs[i].link);
+    }
+
+    pc->subs = subs;
+    pc->nsubs = i;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_youdu_push_presence_unsub(ngx_youdu_push_conn_t *pc)
+{
+    ngx_uint_t                 i;
+    ngx_youdu_push_sub_t      *subs = pc->subs;
+    ngx_youdu_push_watched_t  *w;
+
+    for (i = 0; i < pc->nsubs; i++) {
+        w = subs[i].watched;
+        ngx_queue_remove(&subs[i].link);
+
+        if (ngx_queue_empty(&w->subs)) {
+            ngx_rbtree_delete(&ngx_youdu_push_watched, &w->node);
+            ngx_free(w);
+        }
+    }
+
+    ngx_free(subs);
+    pc->subs = NULL;
+    pc->nsubs = 0;
+}
+
+
+ngx_uint_t
+ngx_youdu_push_presence_watched(int64_t uid)
+{
+    return ngx_youdu_push_presence_lookup(uid) != NULL;
+}
+
+
+/* queueing a frame never closes a connection synchronously (overflow is
+ * handled by a posted event), so the list stays intact while walked */
+
+void
+ngx_youdu_push_presence_deliver(int64_t uid, u_char *text, size_t len)
+{
+    ngx_queue_t               *q;
+    ngx_youdu_push_sub_t      *sub;
+    ngx_youdu_push_watched_t  *w;
+
+    w = ngx_youdu_push_presence_lookup(uid);
+    if (w == NULL) {
+        return;
+    }
+
+    for (q = ngx_queue_head(&w->subs);
+         q != ngx_queue_sentinel(&w->subs);
+         q = ngx_queue_next(q))
+    {
+        sub = ngx_queue_data(q, ngx_youdu_push_sub_t, link);
+        ngx_youdu_push_conn_send_text(sub->pc, text, len);
+    }
+}
+
+
+static ngx_youdu_push_watched_t *
+ngx_youdu_push_presence_lookup(int64_t uid)
+{
+    ngx_rbtree_key_t    key;
+    ngx_rbtree_node_t  *node, *sentinel;
+
+    if (ngx_youdu_push_watched.root == NULL) {
+        return NULL;
+    }
+
+    key = (ngx_rbtree_key_t) uid;
+    node = ngx_youdu_push_watched.root;
+    sentinel = ngx_youdu_push_watched.sentinel;
+
+    while (node != sentinel) {
+        if (key < node->key) {
+            node = node->left;
+
+        } else if (key > node->key) {
+            node = node->right;
+
+        } else {
+            return (ngx_youdu_push_watched_t *) node;
+        }
+    }
+
+    return NULL;
 }
 
 

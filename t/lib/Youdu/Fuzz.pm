@@ -76,7 +76,7 @@ my @ROUTES = (
     [PUT    => '/conversations/:id/settings',    'user',  { muted => 'bool', pinned => 'bool' }, []],
     [POST   => '/conversations/:id/messages',    'user',
         { client_msg_id => 'str', kind => 'str', text => 'str', mentions => 'conf',
-          mention_all => 'bool', quote_seq => 'int' }, []],
+          mention_all => 'bool', quote_seq => 'int', file_id => 'int' }, []],
     [GET    => '/conversations/:id/messages',    'user',  {}, [qw(after before limit)]],
     [POST   => '/conversations/:id/read',        'user',  { seq => 'int' }, []],
     [GET    => '/conversations/:id/messages/:seq/reads', 'user', {}, []],
@@ -86,6 +86,12 @@ my @ROUTES = (
     [GET    => '/conversations/:id/messages/:seq/forward', 'user', {}, [qw(offset limit)]],
     [POST   => '/conversations/:id/typing',      'user',  {}, []],
     [GET    => '/presence',                      'user',  {}, [qw(user_ids)]],
+    # files: the body is the file itself (any bytes); downloads take a token
+    # or a signed URL's query
+    [POST   => '/files',                         'user',  {}, [qw(name)]],
+    [GET    => '/files/:id',                     'user',  {}, [qw(uid exp sig)]],
+    [GET    => '/files/:id/thumb',               'user',  {}, [qw(uid exp sig)]],
+    [GET    => '/files/:id/url',                 'user',  {}, []],
 );
 
 sub user_fields {
