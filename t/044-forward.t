@@ -8,6 +8,7 @@ use warnings;
 use utf8;
 use lib 't/lib';
 use Test::More;
+use Encode ();
 use Youdu::Test;
 use Youdu::Msg;
 use Youdu::WS;
@@ -325,6 +326,40 @@ $j = json_ok('recall a fresh forward', POST => "/conversations/$from/messages/$s
 is($j->{message}{kind}, 7, 'recall: a kind 7 event');
 json_err('items of a recalled forward', 404, 40401, GET => "/conversations/$from/messages/$seq/forward",
          undef, token => $ua->{token});
+
+# --- files: a forward lets its readers download the files of its items,
+# at any depth, until it is recalled
+my $bytes = "季度报告\n" . join('', map { chr(65 + $_ % 26) } 1 .. 5000);
+($st, $j) = api(POST => '/files?name=report.txt', undef, token => $ub->{token}, raw => Encode::encode_utf8($bytes),
+                type => 'text/plain');
+is($st, 201, 'files: B uploads a file');
+my $fid = $j->{file}{id};
+($st, $j) = api(POST => "/conversations/$src/messages", { client_msg_id => cmid(), kind => 'file', file_id => $fid },
+                token => $ub->{token});
+is($st, 201, 'files: B sends it to A');
+my $file_seq = $j->{message}{seq};
+my ($fst) = api(GET => "/files/$fid", undef, token => $uc->{token});
+is($fst, 404, 'files: C cannot download it yet');
+($st, $j) = forward($ua, $g, from_conv_id => $src, seqs => [$file_seq]);
+is($st, 201, 'files: A forwards it to the group');
+my $fwf = $j->{message}{seq};
+is($j->{message}{body}{items}[0]{kind}, 3, 'files: a file item');
+is($j->{message}{body}{items}[0]{body}{file_id}, $fid, 'files: with its file_id');
+is($j->{message}{body}{items}[0]{body}{name}, 'report.txt', 'files: and its name');
+my ($fst2, undef, $got) = api(GET => "/files/$fid", undef, token => $uc->{token});
+is($fst2, 200, 'files: C, a reader of the forward, downloads it');
+ok($got eq Encode::encode_utf8($bytes), 'files: the same bytes');
+my $dm_ce = new_conv($uc, kind => 'direct', user_id => $ue->{id});
+($fst) = api(GET => "/files/$fid", undef, token => $ue->{token});
+is($fst, 404, 'files: E cannot download it');
+($st, $j) = forward($uc, $dm_ce, from_conv_id => $g, seqs => [$fwf]);
+is($st, 201, 'files: C forwards the forward to E');
+($fst) = api(GET => "/files/$fid", undef, token => $ue->{token});
+is($fst, 200, 'files: E downloads the file of the nested item');
+json_ok('files: C recalls it', POST => "/conversations/$dm_ce/messages/$j->{message}{seq}/recall", undef,
+        token => $uc->{token});
+($fst) = api(GET => "/files/$fid", undef, token => $ue->{token});
+is($fst, 404, 'files: after the recall E cannot download it any more');
 
 unlike(error_log_since($mark), qr/\[(alert|crit|emerg)\]/, 'no alert in the error log');
 done_testing;

@@ -96,7 +96,7 @@ yd_msg_dup(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
  * change also takes: the sender is still a member
  */
 
-ngx_int_t
+static ngx_int_t
 yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
 {
     yd_msg_in_t  *in = c->in;

@@ -142,11 +142,9 @@ ngx_int_t ngx_http_youdu_conv_dissolve(ngx_http_youdu_ctx_t *ctx);
 /* ngx_http_youdu_msg_recall.c */
 ngx_int_t ngx_http_youdu_msg_recall(ngx_http_youdu_ctx_t *ctx);
 
-/* ngx_http_youdu_api_msg.c: steps of a send, shared with other writers of
- * messages: the resend answer, the sender still a member under the lock */
+/* ngx_http_youdu_api_msg.c: the answer to a resend (client_msg_id already
+ * used), shared with other writers of messages */
 ngx_int_t yd_msg_dup(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
-    ngx_uint_t step);
-ngx_int_t yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
     ngx_uint_t step);
 
 /* ngx_http_youdu_msg_forward.c */

@@ -32,6 +32,10 @@ typedef struct {
     ngx_str_t                 peer_name;    /* direct: the other member */
     int64_t                   lo;           /* joined_seq */
     int64_t                   hi;           /* left_seq, or YD_SEQ_MAX */
+
+    /* the files of the image and file items, at any depth: linked to the
+     * new message so that its readers may download them */
+    ngx_array_t               files;        /* int64_t */
 } yd_fwd_in_t;
 
 
@@ -52,7 +56,11 @@ static ngx_int_t yd_fwd_check(ngx_http_youdu_ctx_t *ctx, yd_fwd_in_t *in,
     ngx_youdu_db_result_t *res);
 static ngx_int_t yd_fwd_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
     yd_fwd_in_t *in, ngx_youdu_db_result_t *res);
-static ngx_uint_t yd_fwd_depth(json_t *body, ngx_uint_t limit);
+static ngx_uint_t yd_fwd_walk(yd_fwd_in_t *in, json_t *body,
+    ngx_uint_t limit);
+static ngx_int_t yd_fwd_file(yd_fwd_in_t *in, json_t *body);
+static ngx_int_t yd_fwd_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    ngx_uint_t step);
 
 
 /*
@@ -88,6 +96,12 @@ ngx_http_youdu_msg_forward(ngx_http_youdu_ctx_t *ctx)
         }
 
         c->in = in;
+
+        if (ngx_array_init(&in->files, ctx->pool, 4, sizeof(int64_t))
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
 
         rc = yd_fwd_parse(ctx, in);
         if (rc != NGX_OK) {
@@ -161,8 +175,7 @@ ngx_http_youdu_msg_forward(ngx_http_youdu_ctx_t *ctx)
             return rc;
         }
 
-        return yd_conv_start(ctx, NULL, yd_msg_send_write, NGX_HTTP_CREATED,
-                             0);
+        return yd_conv_start(ctx, NULL, yd_fwd_write, NGX_HTTP_CREATED, 0);
     }
 }
 
@@ -370,9 +383,22 @@ yd_fwd_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, yd_fwd_in_t *in,
             body = json_object();
         }
 
-        if (yd_int(res, row, YD_FWD_KIND) == YD_MSG_FORWARD) {
-            d = 1 + yd_fwd_depth(body, YD_FORWARD_MAX_DEPTH);
+        switch (yd_int(res, row, YD_FWD_KIND)) {
+
+        case YD_MSG_FORWARD:
+            d = 1 + yd_fwd_walk(in, body, YD_FORWARD_MAX_DEPTH);
             depth = ngx_max(depth, d);
+            break;
+
+        case YD_MSG_IMAGE:
+        case YD_MSG_FILE:
+            if (yd_fwd_file(in, body) != NGX_OK) {
+                json_decref(body);
+                json_decref(obj);
+                return NGX_ERROR;
+            }
+
+            break;
         }
 
         item = json_object();
@@ -437,10 +463,13 @@ yd_fwd_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, yd_fwd_in_t *in,
 }
 
 
-/* how many bundles deep a stored forward body is (at most limit + 1) */
+/*
+ * how many bundles deep a stored forward body is (at most limit + 1); notes
+ * the files of its image and file items on the way
+ */
 
 static ngx_uint_t
-yd_fwd_depth(json_t *body, ngx_uint_t limit)
+yd_fwd_walk(yd_fwd_in_t *in, json_t *body, ngx_uint_t limit)
 {
     json_t      *items, *item, *kind;
     size_t       i;
@@ -457,15 +486,105 @@ yd_fwd_depth(json_t *body, ngx_uint_t limit)
     json_array_foreach(items, i, item) {
         kind = json_object_get(item, "kind");
 
-        if (json_is_integer(kind)
-            && json_integer_value(kind) == YD_MSG_FORWARD)
-        {
-            d = 1 + yd_fwd_depth(json_object_get(item, "body"), limit - 1);
+        if (!json_is_integer(kind)) {
+            continue;
+        }
+
+        switch (json_integer_value(kind)) {
+
+        case YD_MSG_FORWARD:
+            d = 1 + yd_fwd_walk(in, json_object_get(item, "body"), limit - 1);
             max = ngx_max(max, d);
+            break;
+
+        case YD_MSG_IMAGE:
+        case YD_MSG_FILE:
+            (void) yd_fwd_file(in, json_object_get(item, "body"));
+            break;
         }
     }
 
     return max;
+}
+
+
+static ngx_int_t
+yd_fwd_file(yd_fwd_in_t *in, json_t *body)
+{
+    json_t      *v;
+    int64_t      id, *p;
+    ngx_uint_t   i;
+
+    v = json_object_get(body, "file_id");
+
+    if (!json_is_integer(v)) {
+        return NGX_OK;
+    }
+
+    id = json_integer_value(v);
+    p = in->files.elts;
+
+    for (i = 0; i < in->files.nelts; i++) {
+        if (p[i] == id) {
+            return NGX_OK;
+        }
+    }
+
+    p = ngx_array_push(&in->files);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *p = id;
+
+    return NGX_OK;
+}
+
+
+/*
+ * inside the transaction, once the seq is taken: the sender is still a
+ * member of the target, then the files of the bundle are linked to the new
+ * message (a file that is gone meanwhile is skipped)
+ */
+
+static ngx_int_t
+yd_fwd_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
+{
+    int64_t       lead[2];
+    yd_fwd_in_t  *in = c->in;
+
+    switch (step) {
+
+    case 0:
+        return yd_sql(ctx,
+            "SELECT 1 FROM conversation_members "
+            "WHERE conv_id = ? AND user_id = ? AND left_at IS NULL",
+            "ii", c->conv_id, ctx->me.uid);
+
+    case 1:
+        if (ctx->res->nrows == 0) {
+            return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_FORBIDDEN,
+                            "you are no longer a member of this "
+                            "conversation");
+        }
+
+        if (in->files.nelts == 0) {
+            return NGX_OK;
+        }
+
+        c->ids = in->files.elts;
+        c->nids = in->files.nelts;
+
+        lead[0] = c->conv_id;
+        lead[1] = c->seq;
+
+        return yd_conv_in_sql(ctx,
+            "INSERT IGNORE INTO message_files (file_id, conv_id, seq) "
+            "SELECT id, ?, ? FROM files WHERE id IN (", lead, 2, ")");
+
+    default:
+        return NGX_OK;
+    }
 }
 
 
