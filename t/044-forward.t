@@ -9,6 +9,7 @@ use utf8;
 use lib 't/lib';
 use Test::More;
 use Encode ();
+use Time::HiRes qw(time);
 use Youdu::Test;
 use Youdu::Msg;
 use Youdu::WS;
@@ -288,7 +289,9 @@ for my $i (1 .. 60) {
     push @big, $j->{message}{seq};
 }
 is(scalar(grep { defined } @big), 60, 'size: 60 long messages sent');
+my $t0 = time;
 ($st, $j) = forward($ua, $g, from_conv_id => $big, seqs => [@big[0 .. 29]]);
+diag(sprintf('a forward of 30 messages of 5 KB (150 KiB): %.0f ms', 1000 * (time - $t0)));
 is($st, 201, 'size: a 150 KiB bundle is stored');
 is(scalar @{ $j->{message}{body}{items} }, 30, 'size: all 30 items');
 cmp_ok(db("SELECT LENGTH(body) FROM messages WHERE conv_id = $g AND seq = $j->{message}{seq}"), '>', 65535,
