@@ -11,6 +11,7 @@ use Time::HiRes qw(time sleep);
 use Youdu::Test;
 use Youdu::Msg;
 use Youdu::WS;
+use Youdu::TCP;
 use IO::Socket::INET;
 
 my $mark = error_log_mark();
@@ -22,6 +23,7 @@ my @aws = map { scalar ws_auth($ua->{token}) } 1 .. 2;
 my @bws = map { scalar ws_auth($ub->{token}) } 1 .. 2;
 my ($cws) = ws_auth($uc->{token});
 my ($dws) = ws_auth($ud->{token});
+my ($btcp) = tcp_auth($ub->{token});
 sub typing_on {
     my ($c, $conv, $uid, $name) = @_;
     my $e = ws_json($c, 5);
@@ -37,6 +39,9 @@ my $l = push_listen();
 my $j = json_ok('typing in a direct chat', POST => "/conversations/$dm/typing", undef, token => $ua->{token});
 ok($j->{sent}, 'sent');
 typing_on($_, $dm, $ua->{id}, "B's device gets the typing event") for @bws;
+is_deeply(tcp_json($btcp, 5), { type => 'typing', conv_id => $dm + 0, user_id => $ua->{id} + 0 },
+          "B's raw TCP device gets it too");
+close $btcp->{sock};
 quiet('nothing to A, C or an outsider', 0.5, @aws, $cws, $dws);
 my @n = grep { ($_->{t} // '') eq 'typing' } push_collect($l, wait => 0.3);
 is(scalar @n, 1, 'one notice on yd:push');
