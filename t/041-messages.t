@@ -37,6 +37,15 @@ ok(!$msg->{body}{mention_all}, 'send: no @all');
 is($msg->{body}{quote}, undef, 'send: no quote');
 like($msg->{created_at}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'send: created_at');
 ok(!$msg->{recalled}, 'send: not recalled');
+{
+    # the reply is built without reading the row back: it must be the row
+    my $r = json_ok('read the message back', GET => "$path?after=1&limit=1", undef, token => $uc->{token});
+    is_deeply($r->{messages}[0], $msg, 'send: the reply is exactly what sync returns');
+    is($msg->{created_at}, db("SELECT yd_iso(created_at) FROM messages WHERE conv_id = $g AND seq = 2"),
+       "send: created_at is the database's time");
+    is(db("SELECT yd_iso(c.last_msg_at) = yd_iso(m.created_at) FROM messages m JOIN conversations c ON c.id = m.conv_id "
+          . "WHERE m.conv_id = $g AND m.seq = 2"), 1, 'send: the conversation\'s activity time is the message\'s');
+}
 is(db("SELECT CONCAT(last_seq, ':', member_count) FROM conversations WHERE id = $g"), '2:4', 'send: last_seq');
 is(db("SELECT HEX(JSON_VALUE(body, '\$.text')) FROM messages WHERE conv_id = $g AND seq = 2"),
    uc unpack('H*', Encode::encode_utf8("你好\nworld")), 'send: body stored as JSON');

@@ -74,6 +74,8 @@ struct yd_conv_s {
 
     /* the event being appended */
     int64_t                   seq;
+    ngx_str_t                 created_at;  /* DATETIME(3) text, for INSERT */
+    ngx_str_t                 created_iso; /* as the API shows it */
     int64_t                   sender_id;   /* 0: system */
     ngx_str_t                *client_msg_id;
     int64_t                   ev_kind;
@@ -111,6 +113,7 @@ ngx_int_t yd_conv_require(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
 ngx_int_t yd_conv_next_seq(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step);
 ngx_int_t yd_conv_insert(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step);
 ngx_int_t yd_conv_select_to(ngx_http_youdu_ctx_t *ctx);
+ngx_uint_t yd_conv_in_result(ngx_youdu_db_result_t *res, int64_t uid);
 ngx_int_t yd_conv_finish(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step,
     ngx_uint_t status);
 ngx_int_t yd_conv_publish(ngx_http_youdu_ctx_t *ctx, const char *type,
@@ -124,6 +127,7 @@ ngx_uint_t yd_conv_manager(yd_conv_t *c);
 ngx_int_t yd_conv_obj_sql(ngx_http_youdu_ctx_t *ctx);
 json_t *yd_conv_obj(ngx_youdu_db_result_t *res, ngx_uint_t row);
 json_t *yd_conv_event(ngx_youdu_db_result_t *res, ngx_uint_t row);
+json_t *yd_conv_new_event(yd_conv_t *c);
 const char *yd_conv_kind_name(int64_t kind);
 ngx_int_t yd_conv_ids(ngx_http_youdu_ctx_t *ctx, json_t *obj,
     const char *key, ngx_uint_t required, ngx_uint_t max);

@@ -150,12 +150,17 @@ yd_conv_next_seq(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step)
                             "no conversation with id %L", c->conv_id);
         }
 
-        return yd_sql(ctx, "SELECT last_seq FROM conversations WHERE id = ?",
-                      "i", c->conv_id);
+        /* the event's time is the database's, read with its seq */
+        return yd_sql(ctx,
+            "SELECT last_seq, DATE_FORMAT(last_msg_at, '%Y-%m-%d %H:%i:%s.%f'), "
+            "yd_iso(last_msg_at) FROM conversations WHERE id = ?",
+            "i", c->conv_id);
 
     default:
         c->seq = yd_int(ctx->res, 0, 0);
         c->last_seq = c->seq;
+        c->created_at = *yd_cell(ctx->res, 0, 1);
+        c->created_iso = *yd_cell(ctx->res, 0, 2);
         return NGX_OK;
     }
 }
@@ -186,12 +191,11 @@ yd_conv_insert(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step)
 
         return yd_sql_try(ctx,
             "INSERT INTO messages (conv_id, seq, sender_id, client_msg_id, "
-            "kind, body, created_at) VALUES (?, ?, ?, ?, ?, ?, "
-            "UTC_TIMESTAMP(3))",
-            "iinnis", c->conv_id, c->seq, sender, c->client_msg_id,
-            c->ev_kind, &c->body);
+            "kind, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "iinniss", c->conv_id, c->seq, sender, c->client_msg_id,
+            c->ev_kind, &c->body, &c->created_at);
 
-    case 1:
+    default:
         if (ctx->res->err_no == YD_DB_ER_DUP_ENTRY) {
             return NGX_DECLINED;
         }
@@ -200,14 +204,41 @@ yd_conv_insert(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step)
             return yd_db_failed(ctx);
         }
 
-        return yd_sql(ctx,
-            "SELECT " YD_MSG_COLS " FROM messages m "
-            "WHERE m.conv_id = ? AND m.seq = ?", "ii", c->conv_id, c->seq);
-
-    default:
-        c->event = yd_conv_event(ctx->res, 0);
+        /* what reading the row back would give, without the round trip */
+        c->event = yd_conv_new_event(c);
         return c->event ? NGX_OK : NGX_ERROR;
     }
+}
+
+
+/* whether a one-column result of user ids (ascending) holds uid */
+
+ngx_uint_t
+yd_conv_in_result(ngx_youdu_db_result_t *res, int64_t uid)
+{
+    int64_t     v;
+    ngx_uint_t  lo, hi, mid;
+
+    lo = 0;
+    hi = res->nrows;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        v = yd_int(res, mid, 0);
+
+        if (v == uid) {
+            return 1;
+        }
+
+        if (v < uid) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -240,7 +271,13 @@ yd_conv_finish(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step, ngx_uint_t status)
     switch (step) {
 
     case 0:
-        return yd_conv_select_to(ctx);
+        if (c->to == NULL) {
+            return yd_conv_select_to(ctx);
+        }
+
+        /* the write step already read them: straight to the commit */
+        c->step++;
+        return yd_commit(ctx);
 
     case 1:
         c->to = ctx->res;
@@ -417,6 +454,38 @@ yd_conv_event(ngx_youdu_db_result_t *res, ngx_uint_t row)
     json_object_set_new(ev, "body", body ? body : json_object());
     json_object_set_new(ev, "created_at", yd_json_cell(res, row, 6));
     json_object_set_new(ev, "recalled", json_boolean(recalled));
+
+    return ev;
+}
+
+
+/* the event yd_conv_insert() just stored, as yd_conv_event() reads it */
+
+json_t *
+yd_conv_new_event(yd_conv_t *c)
+{
+    json_t  *ev, *body;
+
+    ev = json_object();
+    if (ev == NULL) {
+        return NULL;
+    }
+
+    body = json_loadb((char *) c->body.data, c->body.len, 0, NULL);
+
+    json_object_set_new(ev, "type", json_string("message"));
+    json_object_set_new(ev, "conv_id", json_integer(c->conv_id));
+    json_object_set_new(ev, "seq", json_integer(c->seq));
+    json_object_set_new(ev, "sender_id", c->sender_id
+                                         ? json_integer(c->sender_id)
+                                         : json_null());
+    json_object_set_new(ev, "client_msg_id", c->client_msg_id
+                                             ? yd_jstr(c->client_msg_id)
+                                             : json_null());
+    json_object_set_new(ev, "kind", json_integer(c->ev_kind));
+    json_object_set_new(ev, "body", body ? body : json_object());
+    json_object_set_new(ev, "created_at", yd_jstr(&c->created_iso));
+    json_object_set_new(ev, "recalled", json_false());
 
     return ev;
 }
