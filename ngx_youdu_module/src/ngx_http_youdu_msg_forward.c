@@ -542,9 +542,10 @@ yd_fwd_file(yd_fwd_in_t *in, json_t *body)
 
 
 /*
- * inside the transaction, once the seq is taken: the sender is still a
- * member of the target, then the files of the bundle are linked to the new
- * message (a file that is gone meanwhile is skipped)
+ * inside the transaction, once the seq is taken (the lock every membership
+ * change takes too): the sender is still a member of the target, then the
+ * files of the bundle are linked to the new message (a file that is gone
+ * meanwhile is skipped)
  */
 
 static ngx_int_t
@@ -556,17 +557,18 @@ yd_fwd_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
     switch (step) {
 
     case 0:
-        return yd_sql(ctx,
-            "SELECT 1 FROM conversation_members "
-            "WHERE conv_id = ? AND user_id = ? AND left_at IS NULL",
-            "ii", c->conv_id, ctx->me.uid);
+        /* the current members: the sender must be one, and they are whom
+         * the forward goes to */
+        return yd_conv_select_to(ctx);
 
     case 1:
-        if (ctx->res->nrows == 0) {
+        if (!yd_conv_in_result(ctx->res, ctx->me.uid)) {
             return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_FORBIDDEN,
                             "you are no longer a member of this "
                             "conversation");
         }
+
+        c->to = ctx->res;
 
         if (in->files.nelts == 0) {
             return NGX_OK;
