@@ -12,7 +12,6 @@
 #define YD_SYNC_DEFAULT       100
 #define YD_SYNC_MAX           500
 #define YD_MENTIONS_MAX       1000
-#define YD_SEQ_MAX            ((int64_t) 1 << 62)
 
 
 typedef struct {
