@@ -107,8 +107,8 @@ typing_on($_, $big, $ua->{id}, 'a group of 100: B gets it') for @bws;
 # typing notice once its queue in nginx is half full (512 KiB), but every
 # message; a device that keeps up gets it.  The kernel buffers a few MiB
 # first: publish 100 KB notices on yd:push until the server socket's send
-# queue stops growing, then more (~800 KB queued in nginx, below the 1 MiB
-# that closes the connection).
+# queue stops growing, then more (~800 KB and 158 frames queued in nginx,
+# below the 1 MiB and 256 frames that close the connection).
 ws_raw($_, "\x88\x80\0\0\0\0") for @aws, @bws, $cws, $dws;
 my ($slow) = ws_auth($ub->{token});
 my ($brd) = ws_auth($ub->{token});
@@ -166,6 +166,16 @@ for my $i (1 .. 100) {
 }
 ok($full, 'back-pressure: the kernel buffers are full after ' . ($full // 'no') . ' notices of 100 KB');
 $big_notice->() or $all_ok = 0 for 1 .. 6;
+# and 150 small ones: 150 frames queued behind ~800 KB are past the half of
+# the 256-frame limit however much the kernel buffers grow meanwhile
+my $small_notice = sub {
+    $n_msg++;
+    publish({ t => 'msg', conv => $dm + 0, seq => $n_msg, to => [$ub->{id} + 0],
+              ev => { type => 'message', conv_id => $dm + 0, seq => $n_msg } });
+    my $f = next_text($brd, 5);
+    return $f && $f =~ /"seq":$n_msg\b/;
+};
+$small_notice->() or $all_ok = 0 for 1 .. 150;
 ok($all_ok, 'back-pressure: the device that keeps up got every notice');
 publish($typing_notice);
 typing_on($brd, $dm, $ua->{id}, 'back-pressure: the device that keeps up gets typing');
