@@ -158,4 +158,32 @@ is_deeply([map { $_->{seq} } @{ $j->{messages} }], [101 .. 121], 'paging: the re
 ok(!$j->{has_more}, 'paging: done');
 is($j->{last_seq}, 121, 'paging: last_seq');
 
+# --- a page ends early past 2 MiB of message bodies (big messages, forwards)
+{
+    my $heavy = new_conv($ua, kind => 'multi', user_ids => [$ub->{id}]);
+    my $text = '长' x 5000;    # 15,000 bytes of UTF-8
+    my @h = concurrent_post("/conversations/$heavy/messages", [ map { [ $ua->{token},
+        { client_msg_id => "heavy-$$-$_", kind => 'text', text => $text } ] } 1 .. 200 ]);
+    is(scalar(grep { $_->{status} == 201 } @h), 200, 'byte cap: 200 messages of 15 KB sent');
+    my ($after, @seqs, $pages, $largest) = (0);
+    while (1) {
+        my ($st2, $p, $raw) = api(GET => "/conversations/$heavy/messages?after=$after&limit=500",
+                                  undef, token => $ub->{token});
+        last unless $st2 == 200 && @{ $p->{messages} };
+        $pages++;
+        $largest = length $raw if !$largest || length $raw > $largest;
+        push @seqs, map { $_->{seq} } @{ $p->{messages} };
+        $after = $p->{messages}[-1]{seq};
+        last unless $p->{has_more};
+        last if $pages > 10;
+    }
+    ok($pages >= 2, "byte cap: 3 MB of messages came in $pages pages, not one");
+    ok($largest < 2.5 * 1024 * 1024, "byte cap: the largest page is $largest bytes");
+    is_deeply(\@seqs, [1 .. 201], 'byte cap: every message once, in order, across the pages');
+    my $one = json_ok('byte cap: history backwards', GET => "/conversations/$heavy/messages?before=202&limit=500",
+                      undef, token => $ub->{token});
+    ok($one->{has_more} && @{ $one->{messages} } < 200, 'byte cap: backwards too, has_more');
+    is($one->{messages}[-1]{seq}, 201, 'byte cap: backwards ends at the newest');
+}
+
 done_testing();

@@ -11,6 +11,9 @@
 
 #define YD_SYNC_DEFAULT       100
 #define YD_SYNC_MAX           500
+/* a page of big merged forwards could be huge: past this many bytes of
+ * bodies a page ends early (it always holds one message) */
+#define YD_SYNC_MAX_BYTES     (2 * 1024 * 1024)
 #define YD_MENTIONS_MAX       1000
 
 
@@ -519,6 +522,7 @@ ngx_http_youdu_msg_list(ngx_http_youdu_ctx_t *ctx)
     json_t                 *obj, *list, *ev;
     int64_t                 after, before, limit, hi, last;
     ngx_int_t               rc;
+    size_t                  bytes;
     ngx_uint_t              i, n;
     yd_conv_t              *c;
     ngx_youdu_db_result_t  *res = ctx->res;
@@ -589,6 +593,17 @@ ngx_http_youdu_msg_list(ngx_http_youdu_ctx_t *ctx)
 
         n = ngx_min(res->nrows, (ngx_uint_t) c->target);
 
+        /* rows come nearest to the cursor first, in both directions */
+        for (i = 0, bytes = 0; i < n; i++) {
+            bytes += yd_cell(res, i, 5)->len;
+
+            if (i > 0 && bytes > YD_SYNC_MAX_BYTES) {
+                break;
+            }
+        }
+
+        n = i;
+
         for (i = 0; i < n; i++) {
             /* history is read backwards but returned in ascending order */
             ev = yd_conv_event(res, c->flag ? n - 1 - i : i);
@@ -604,8 +619,7 @@ ngx_http_youdu_msg_list(ngx_http_youdu_ctx_t *ctx)
         last = c->left ? ngx_min(c->left_seq, c->last_seq) : c->last_seq;
 
         json_object_set_new(obj, "messages", list);
-        json_object_set_new(obj, "has_more",
-                            json_boolean(res->nrows > (ngx_uint_t) c->target));
+        json_object_set_new(obj, "has_more", json_boolean(res->nrows > n));
         json_object_set_new(obj, "last_seq", json_integer(last));
         json_object_set_new(obj, "joined_seq", json_integer(c->joined_seq));
 
