@@ -8,13 +8,13 @@ use warnings;
 use utf8;
 use lib 't/lib';
 use Test::More;
-use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 use Youdu::Test;
 use Youdu::Msg;
 use Youdu::WS;
 use Youdu::Senders;
 use Youdu::SyncClient;
+use Youdu::Node;
 
 my $RUN = run_dir();
 my ($HTTP_PORT) = $URL =~ /:(\d+)$/;
@@ -234,41 +234,15 @@ sub state_probe {
 {
     my $name = 'two nodes';
     my $dir = "$RUN/node2";
-    mkdir $dir;
-    mkdir "$dir/$_" for qw(tmp log);
     my ($https) = $ENV{TEST_YOUDU_HTTPS_URL} =~ /:(\d+)$/;
     # four free ports near ours (base+1080 may belong to another stack):
     # HTTP, HTTPS and the raw TCP push listeners (plain, TLS)
-    my @free;
-    for my $p ($HTTP_PORT + 900 .. $HTTP_PORT + 960) {
-        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $p, Listen => 1, ReuseAddr => 1)
-            or next;
-        push @free, $p;
-        last if @free == 4;
-    }
-    is(scalar @free, 4, "$name: four free ports for the second instance");
-    my ($p1, $p2, $p3, $p4) = @free;
-    my $conf = do { open my $f, '<', "$RUN/nginx.conf" or die; local $/; <$f> };
-    $conf =~ s{listen 127\.0\.0\.1:$HTTP_PORT;}{listen 127.0.0.1:$p1;};
-    $conf =~ s{listen 127\.0\.0\.1:$https ssl;}{listen 127.0.0.1:$p2 ssl;};
-    $conf =~ s{listen 127\.0\.0\.1:$ENV{TEST_YOUDU_TCP_PORT};}{listen 127.0.0.1:$p3;};
-    $conf =~ s{listen 127\.0\.0\.1:$ENV{TEST_YOUDU_TCPS_PORT} ssl;}{listen 127.0.0.1:$p4 ssl;};
-    $conf =~ s{^pid .*?;}{pid $dir/nginx.pid;}m;
-    $conf =~ s{^error_log \S+}{error_log $dir/log/error.log}m;
-    $conf =~ s{access_log \S+;}{access_log $dir/log/access.log;};
-    $conf =~ s{(_temp_path) \Q$RUN\E/tmp/}{$1 $dir/tmp/}g;
-    open my $cf, '>', "$dir/nginx.conf" or die;
-    print $cf $conf;
-    close $cf;
-    my @pre = $ENV{TEST_YOUDU_ASAN}
-        ? ('env', 'LD_PRELOAD=' . `gcc -print-file-name=libasan.so` =~ s/\s+$//r,
-           "ASAN_OPTIONS=detect_leaks=0:log_path=$RUN/log/asan/asan")
-        : ();
-    is(system(@pre, '/usr/sbin/nginx', '-p', $dir, '-c', "$dir/nginx.conf"), 0, "$name: second nginx started");
+    my ($p1, $p2, $p3, $p4) = free_ports($HTTP_PORT + 900, $HTTP_PORT + 960, 4);
+    ok($p4, "$name: four free ports for the second instance");
+    my $conf = node_conf($dir, $HTTP_PORT => $p1, $https => $p2,
+                         $ENV{TEST_YOUDU_TCP_PORT} => $p3, $ENV{TEST_YOUDU_TCPS_PORT} => $p4);
     my $url2 = "http://127.0.0.1:$p1";
-    my $up = 0;
-    for (1 .. 50) { my ($st) = api(GET => "$url2/api/v1/ping"); if ($st == 200) { $up = 1; last } sleep 0.1 }
-    ok($up, "$name: the second instance answers");
+    ok(node_start($dir, $conf, "$url2/api/v1/ping"), "$name: the second instance started and answers");
 
     my ($a, $b) = members(2);
     my $conv = new_conv($a, kind => 'direct', user_id => $b->{id});
@@ -315,12 +289,8 @@ sub state_probe {
     check_devices($name, \@dev, $last);
 
     # stop the second instance; its log has no crash or alert
-    my $pid = do { open my $f, '<', "$dir/nginx.pid" or die; local $/; <$f> =~ s/\s+//gr };
-    kill 'QUIT', $pid;
-    my $gone = 0;
-    for (1 .. 100) { unless (kill 0, $pid) { $gone = 1; last } sleep 0.1 }
+    my ($gone, $log) = node_stop($dir);
     ok($gone, "$name: second instance stopped");
-    my $log = do { open my $f, '<', "$dir/log/error.log"; local $/; <$f> // '' };
     unlike($log, qr/\[alert\]|\[emerg\]|exited on signal|exited with code [1-9]|AddressSanitizer|Can't open file/,
            "$name: no crash or alert in the second instance's log");
 }
