@@ -152,7 +152,7 @@ yd_conv_next_seq(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step)
 
         /* the event's time is the database's, read with its seq */
         return yd_sql(ctx,
-            "SELECT last_seq, DATE_FORMAT(last_msg_at, '%Y-%m-%d %H:%i:%s.%f'), "
+            "SELECT last_seq, CAST(last_msg_at AS CHAR), "
             "yd_iso(last_msg_at) FROM conversations WHERE id = ?",
             "i", c->conv_id);
 
