@@ -1,0 +1,57 @@
+-- Open platform (/cgi, PROTOCOL.md): apps, who may see them, and their
+-- access tokens.  Tokens are stored (hashed) so they survive a restart.
+
+CREATE TABLE apps (
+  id              INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  app_id          VARCHAR(64) NOT NULL,              -- 'yd' + 32 hex, or a built-in name
+  name            VARCHAR(64) NOT NULL,
+  description     VARCHAR(255) NOT NULL DEFAULT '',
+  builtin         TINYINT NOT NULL DEFAULT 0,
+  -- what the app may call (bits): 1 app messages and media, 2 org read and
+  -- write, 4 groups and sessions, 8 system messages, 16 mail, 32 sms,
+  -- 64 message audit callbacks
+  rights          INT UNSIGNED NOT NULL DEFAULT 1,
+  aes_key         CHAR(44) NULL,                     -- EncodingAESKey; NULL: no API access yet
+  callback_url    VARCHAR(1024) NOT NULL DEFAULT '',
+  callback_token  VARCHAR(64) NOT NULL DEFAULT '',
+  home_url        VARCHAR(1024) NOT NULL DEFAULT '', -- app portal; $TOKEN$ is replaced
+  logo_file_id    BIGINT UNSIGNED NULL,
+  scope_all       TINYINT NOT NULL DEFAULT 1,        -- 0: only app_scope sees it
+  enabled         TINYINT NOT NULL DEFAULT 1,
+  key_rotated_at  DATETIME NULL,
+  created_at      DATETIME NOT NULL DEFAULT UTC_TIMESTAMP(),
+  updated_at      DATETIME NOT NULL DEFAULT UTC_TIMESTAMP(),
+  UNIQUE KEY uk_app_appid (app_id),
+  CONSTRAINT fk_app_logo FOREIGN KEY (logo_file_id) REFERENCES files (id)
+    ON DELETE SET NULL
+) ENGINE=InnoDB;
+
+-- the users and departments (with their subtrees) an app is visible to
+CREATE TABLE app_scope (
+  app_pk      INT UNSIGNED NOT NULL,
+  kind        TINYINT NOT NULL,                      -- 1 department, 2 user
+  target_id   BIGINT UNSIGNED NOT NULL,
+  PRIMARY KEY (app_pk, kind, target_id),
+  CONSTRAINT fk_scope_app FOREIGN KEY (app_pk) REFERENCES apps (id) ON DELETE CASCADE
+) ENGINE=InnoDB;
+
+-- several live tokens per app (every SDK client object fetches its own)
+CREATE TABLE app_tokens (
+  token_hash  CHAR(64) NOT NULL PRIMARY KEY,         -- hex SHA-256 of the token
+  app_pk      INT UNSIGNED NOT NULL,
+  expires_at  DATETIME NOT NULL,
+  created_at  DATETIME NOT NULL DEFAULT UTC_TIMESTAMP(),
+  KEY k_token_app (app_pk, expires_at),
+  KEY k_token_exp (expires_at),
+  CONSTRAINT fk_token_app FOREIGN KEY (app_pk) REFERENCES apps (id) ON DELETE CASCADE
+) ENGINE=InnoDB;
+
+-- the built-in apps of the seed product (DOC a01_00001); an admin gives
+-- each a key before it can be used
+INSERT INTO apps (app_id, name, description, builtin, rights) VALUES
+  ('sysOrgAssistant', 'Organisation assistant',
+   'Org chart, groups, sessions and third-party login checks', 1, 1|2|4),
+  ('sysMsgAssistant', 'System messages', 'System messages and pop-ups', 1, 1|8),
+  ('sysExmailAssistant', 'Enterprise mail', 'New-mail notices', 1, 1|16),
+  ('sysSmsAssistant', 'SMS gateway', 'Inbound SMS replies', 1, 1|32),
+  ('sysMsgMonitor', 'Message audit', 'Receives copies of messages for audit', 1, 64);
