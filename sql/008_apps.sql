@@ -46,6 +46,28 @@ CREATE TABLE app_tokens (
   CONSTRAINT fk_token_app FOREIGN KEY (app_pk) REFERENCES apps (id) ON DELETE CASCADE
 ) ENGINE=InnoDB;
 
+-- callbacks to apps (PROTOCOL.md section 5), delivered by the callback
+-- worker with retries; producers insert a row in their own transaction
+-- and PUBLISH yd:callback <id> to wake it.  payload is the plaintext JSON
+-- object; the worker adds "packageId" (this id, as a string) and
+-- "createTime" when missing, encrypts and signs it.
+CREATE TABLE app_callbacks (
+  id            BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  app_pk        INT UNSIGNED NOT NULL,
+  payload       MEDIUMTEXT NOT NULL,
+  url           VARCHAR(1024) NULL,                 -- NULL: the app's callback_url
+  token         VARCHAR(64) NULL,                   -- NULL: the app's callback_token
+  state         TINYINT NOT NULL DEFAULT 0,         -- 0 pending, 1 delivered, 2 given up
+  attempts      INT NOT NULL DEFAULT 0,
+  next_at       DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
+  last_error    VARCHAR(255) NOT NULL DEFAULT '',
+  created_at    DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
+  delivered_at  DATETIME(3) NULL,
+  KEY k_cb_due (state, next_at),
+  KEY k_cb_app (app_pk, id),
+  CONSTRAINT fk_cb_app FOREIGN KEY (app_pk) REFERENCES apps (id) ON DELETE CASCADE
+) ENGINE=InnoDB;
+
 -- the built-in apps of the seed product (DOC a01_00001); an admin gives
 -- each a key before it can be used
 INSERT INTO apps (app_id, name, description, builtin, rights) VALUES
