@@ -77,3 +77,11 @@ INSERT INTO apps (app_id, name, description, builtin, rights) VALUES
   ('sysExmailAssistant', 'Enterprise mail', 'New-mail notices', 1, 1|16),
   ('sysSmsAssistant', 'SMS gateway', 'Inbound SMS replies', 1, 1|32),
   ('sysMsgMonitor', 'Message audit', 'Receives copies of messages for audit', 1, 64);
+
+-- how an account logs in (/cgi/user/setauth): 0 local password, 1 RTX,
+-- 2 third party (the org app's callback decides).  password_md5 is what
+-- setauth delivers (lower-case hex MD5 of the password); the first login
+-- that matches it replaces it with an Argon2id hash.
+ALTER TABLE users
+  ADD COLUMN auth_type TINYINT NOT NULL DEFAULT 0,
+  ADD COLUMN password_md5 CHAR(32) NULL;
