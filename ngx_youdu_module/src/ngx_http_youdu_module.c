@@ -76,6 +76,21 @@ static ngx_command_t  ngx_http_youdu_commands[] = {
       offsetof(ngx_http_youdu_loc_conf_t, image_max_pixels),
       NULL },
 
+    /* GET /cgi/face/conf.get: the face recognition vendor's credentials */
+    { ngx_string("youdu_face_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_youdu_loc_conf_t, face_key),
+      NULL },
+
+    { ngx_string("youdu_face_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_youdu_loc_conf_t, face_secret),
+      NULL },
+
       ngx_null_command
 };
 
@@ -126,6 +141,7 @@ static const ngx_http_youdu_route_t  *ngx_http_youdu_tables[] = {
     ngx_http_youdu_msg_routes,
     ngx_http_youdu_presence_routes,
     ngx_http_youdu_file_routes,
+    ngx_http_youdu_avatar_routes,
     NULL
 };
 
@@ -697,6 +713,8 @@ ngx_http_youdu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_core_loc_conf_t  *clcf;
 
     ngx_conf_merge_str_value(conf->prefix, prev->prefix, "/api/v1");
+    ngx_conf_merge_str_value(conf->face_key, prev->face_key, "");
+    ngx_conf_merge_str_value(conf->face_secret, prev->face_secret, "");
     ngx_conf_merge_off_value(conf->upload_max, prev->upload_max,
                              100 * 1024 * 1024);
     ngx_conf_merge_off_value(conf->image_max, prev->image_max,

@@ -61,6 +61,8 @@ typedef struct {
     ngx_uint_t                    image_max_pixels;
     ngx_flag_t                    api;
     ngx_flag_t                    cgi;        /* "youdu_cgi": /cgi/... */
+    ngx_str_t                     face_key;   /* /cgi/face/conf.get */
+    ngx_str_t                     face_secret;
 } ngx_http_youdu_loc_conf_t;
 
 
@@ -216,6 +218,7 @@ extern const ngx_http_youdu_route_t  ngx_http_youdu_conv_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_msg_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_presence_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_file_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_avatar_routes[];
 
 /* ngx_http_youdu_cgi.c: the /cgi location */
 ngx_int_t ngx_http_youdu_cgi_begin(ngx_http_youdu_ctx_t *ctx);
