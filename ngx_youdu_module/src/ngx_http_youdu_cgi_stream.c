@@ -23,6 +23,7 @@ typedef struct {
     EVP_CIPHER_CTX           *evp;
     int                       out;
     off_t                     max;
+    off_t                     bound;        /* bytes the base64 can hold */
     u_char                    head[YD_STREAM_HEAD];
     size_t                    nhead;
     uint64_t                  body;         /* the length field */
@@ -79,6 +80,12 @@ yd_stream_plain(yd_stream_dec_t *d, u_char *p, size_t n)
         if (d->nhead == YD_STREAM_HEAD) {
             d->body = (uint64_t) d->head[16] << 24 | d->head[17] << 16
                       | d->head[18] << 8 | d->head[19];
+
+            /* a length the ciphertext cannot hold is a broken (or
+             * tampered) ciphertext, not a large file */
+            if ((off_t) d->body > d->bound) {
+                return NGX_ABORT;
+            }
 
             if ((off_t) d->body > d->max) {
                 return NGX_DECLINED;
@@ -171,6 +178,7 @@ yd_cgi_stream_decrypt(const u_char *key, ngx_str_t *appid, int in,
     ngx_memzero(&d, sizeof(yd_stream_dec_t));
     d.out = out;
     d.max = max;
+    d.bound = (to - from) / 4 * 3 + 3;
 
     raw = malloc(YD_STREAM_CHUNK);
     b64 = malloc(YD_STREAM_CHUNK + 4);
@@ -252,6 +260,9 @@ yd_cgi_stream_decrypt(const u_char *key, ngx_str_t *appid, int in,
             case NGX_DECLINED:
                 rc = YD_STREAM_TOO_LARGE;
                 *size = (off_t) d.body;
+                goto done;
+            case NGX_ABORT:
+                rc = YD_STREAM_LENGTH;
                 goto done;
             default:
                 goto done;

@@ -441,12 +441,17 @@ ngx_http_youdu_collect_body(ngx_http_youdu_ctx_t *ctx)
         size += b->in_file ? b->file_last - b->file_pos : b->last - b->pos;
     }
 
-    limit = ctx->route->body_limit ? (off_t) ctx->route->body_limit
-                                   : YD_BODY_LIMIT;
+    /* the limit the handler (or the /cgi framework) chose up front */
+    limit = ctx->body_limit;
 
-    if (ctx->route->flags & YD_ROUTE_FILE_BODY) {
-        limit = ngx_http_youdu_upload_limit(r,
-                    ngx_http_get_module_loc_conf(r, ngx_http_youdu_module));
+    if (limit == 0) {
+        limit = ctx->route->body_limit ? (off_t) ctx->route->body_limit
+                                       : YD_BODY_LIMIT;
+
+        if (ctx->route->flags & YD_ROUTE_FILE_BODY) {
+            limit = ngx_http_youdu_upload_limit(r,
+                      ngx_http_get_module_loc_conf(r, ngx_http_youdu_module));
+        }
     }
 
     if (size > limit) {
@@ -710,6 +715,7 @@ ngx_http_youdu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_youdu_loc_conf_t  *prev = parent;
     ngx_http_youdu_loc_conf_t  *conf = child;
 
+    off_t                      max;
     ngx_http_core_loc_conf_t  *clcf;
 
     ngx_conf_merge_str_value(conf->prefix, prev->prefix, "/api/v1");
@@ -726,15 +732,17 @@ ngx_http_youdu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->image_max = conf->upload_max;
     }
 
-    if (conf->api) {
+    if (conf->api || conf->cgi) {
         /* nginx's own bound must let an upload through: a chunked body that
-         * grows past it gets nginx's 413 (error_page: JSON) */
+         * grows past it gets nginx's 413 (error_page: JSON); a /cgi form
+         * carries base64, 4/3 of the file */
         clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        max = conf->cgi ? conf->upload_max / 3 * 4 + 65536 : conf->upload_max;
 
         if (clcf->client_max_body_size
-            && clcf->client_max_body_size < conf->upload_max)
+            && clcf->client_max_body_size < max)
         {
-            clcf->client_max_body_size = conf->upload_max;
+            clcf->client_max_body_size = max;
         }
     }
 

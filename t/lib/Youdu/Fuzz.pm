@@ -92,6 +92,12 @@ my @ROUTES = (
     [GET    => '/files/:id',                     'user',  {}, [qw(uid exp sig)]],
     [GET    => '/files/:id/thumb',               'user',  {}, [qw(uid exp sig)]],
     [GET    => '/files/:id/url',                 'user',  {}, []],
+    # avatars: the body is the image (any bytes)
+    [GET    => '/org/users/:id/avatar',          'user',  {}, [qw(size)]],
+    [PUT    => '/me/avatar',                     'user',  {}, []],
+    [POST   => '/me/avatar',                     'user',  {}, []],
+    [PUT    => '/admin/users/:id/avatar',        'admin', {}, []],
+    [POST   => '/admin/users/:id/avatar',        'admin', {}, []],
 );
 
 sub user_fields {
