@@ -222,8 +222,8 @@ fails('the file is larger than youdu_upload_max_size (8m in tests)', 100003, $ap
 fails('an image larger than youdu_image_max_size (2m in tests)', 100003, $app, '/media/upload',
       { type => 'image', name => 'big.png' }, substr($img, 0, 100) . ('b' x (2 * 1024 * 1024 + 10)));
 is(counts(), $before, 'no files or app_media row from any failure');
-is(scalar(() = glob(run_dir() . '/files/.part-*')), 0, 'no temp file left in the storage')
-    if -d run_dir() . '/files';
+ok(-d run_dir() . '/files', 'the storage folder exists');
+is(scalar(() = glob(run_dir() . '/files/.part-*')), 0, 'no temp file left in the storage');
 
 # --- whose media ------------------------------------------------------------
 ($st, $head, $meta, $bytes, $j) = media_get($other, $id);
@@ -372,6 +372,8 @@ is($rst, 404, 'of a user who does not exist: 404');
 # --- face recognition settings ----------------------------------------------------
 my $face = cgi_ok('face/conf.get', $app, '/face/conf.get', undef);
 is_deeply($face, { key => '', secret => '' }, 'empty strings when not configured');
+
+is(scalar(() = glob(run_dir() . '/files/.{part,get}-*')), 0, 'no temp file of uploads or downloads is left');
 
 my $log = error_log_since($mark);
 unlike($log, qr/\[alert\]|\[emerg\]|AddressSanitizer/, 'no alerts in the error log');
