@@ -126,24 +126,6 @@ yd_media_part(yd_file_job_t *f, void *data, int fd, u_char *h, size_t len,
     ((s).len == sizeof(lit) - 1                                              \
      && ngx_strncasecmp((s).data, (u_char *) lit, sizeof(lit) - 1) == 0)
 
-    /* the part named "file", else the first one with a filename; the
-     * part's filename and Content-Type are not the file's (Java sends
-     * "file" and text/plain) */
-    if ((yd_is(name, "file") && job->has_part < 2)
-        || (fname.data && job->has_part == 0))
-    {
-        job->part_start = start;
-        job->part_stop = stop;
-        job->has_part = yd_is(name, "file") ? 2 : 1;
-
-        if (fname.len && fname.len < sizeof(f->name)) {
-            ngx_memcpy(f->name, fname.data, fname.len);
-            f->name_len = fname.len;
-        }
-
-        return NGX_DECLINED;
-    }
-
     if (yd_is(name, "encrypt")) {
         if (yd_media_field(fd, start, stop, YD_MEDIA_FIELD_MAX, &job->encrypt,
                            &job->encrypt_len)
@@ -176,6 +158,21 @@ yd_media_part(yd_file_job_t *f, void *data, int fd, u_char *h, size_t len,
         }
 
         job->user_len = stop - start;
+
+    } else if ((yd_is(name, "file") && job->has_part < 2)
+               || (fname.data && job->has_part == 0))
+    {
+        /* the part named "file", else the first other one with a
+         * filename; the part's filename and Content-Type are not the
+         * file's (Java sends "file" and text/plain) */
+        job->part_start = start;
+        job->part_stop = stop;
+        job->has_part = yd_is(name, "file") ? 2 : 1;
+
+        if (fname.len && fname.len < sizeof(f->name)) {
+            ngx_memcpy(f->name, fname.data, fname.len);
+            f->name_len = fname.len;
+        }
     }
 
 #undef yd_is
