@@ -240,10 +240,19 @@ fails('the file made for another appId', 100005, $app, '/media/upload', { type =
       trailer => $other->{app_id});
 fails('the form names another appId', 100005, $app, '/media/upload', { type => 'file', name => 'x' }, 'abc',
       fields => [['appId', $other->{app_id}]]);
-fails('the file is larger than youdu_upload_max_size (8m in tests)', 100003, $app, '/media/upload',
-      { type => 'file', name => 'big' }, 'a' x (8 * 1024 * 1024 + 1000));
-fails('an image larger than youdu_image_max_size (2m in tests)', 100003, $app, '/media/upload',
-      { type => 'image', name => 'big.png' }, substr($img, 0, 100) . ('b' x (2 * 1024 * 1024 + 10)));
+($code, undef, $j) = upload($app, '/media/upload', { type => 'file', name => 'big' }, 'a' x (8 * 1024 * 1024 + 1000));
+is($code, 100003, 'the file is larger than youdu_upload_max_size (8m in tests): 100003');
+like($j->{errmsg}, qr/more than the youdu_upload_max_size limit of 8388608/, 'the errmsg names the limit');
+($code, undef, $j) = upload($app, '/media/upload', { type => 'image', name => 'big.png' },
+                            substr($img, 0, 100) . ('b' x (2 * 1024 * 1024 + 10)));
+is($code, 100003, 'an image larger than youdu_image_max_size (2m in tests): 100003');
+like($j->{errmsg}, qr/youdu_image_max_size/, 'the errmsg names that limit');
+{
+    my ($pq) = upload_request($app, '/media/upload', { type => 'file', name => 'x' }, 'abc');
+    my ($st2, $j2) = cgi_raw(POST => $pq, 'x' x 11_400_000, 'Content-Type' => 'multipart/form-data; boundary=zz');
+    is($j2->{errcode}, 5, 'a body over 4/3 of the limit by its Content-Length: 5, refused unread');
+    like($j2->{errmsg}, qr/too large/, 'request body too large');
+}
 is(counts(), $before, 'no files or app_media row from any failure');
 ok(-d run_dir() . '/files', 'the storage folder exists');
 is(scalar(() = glob(run_dir() . '/files/.part-*')), 0, 'no temp file left in the storage');
