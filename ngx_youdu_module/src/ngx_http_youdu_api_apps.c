@@ -91,8 +91,7 @@ typedef struct {
 } ngx_http_youdu_app_t;
 
 
-static ngx_http_youdu_app_t *ngx_http_youdu_app_new(ngx_http_youdu_ctx_t *ctx,
-    ngx_uint_t with_id);
+static ngx_http_youdu_app_t *ngx_http_youdu_app_new(ngx_http_youdu_ctx_t *ctx);
 static json_t *ngx_http_youdu_app_json(ngx_youdu_db_result_t *res,
     ngx_uint_t row);
 static json_t *ngx_http_youdu_app_id_list(ngx_str_t *csv);
@@ -135,7 +134,7 @@ static const char  *ngx_http_youdu_app_fixed[] = {
 
 
 static ngx_http_youdu_app_t *
-ngx_http_youdu_app_new(ngx_http_youdu_ctx_t *ctx, ngx_uint_t with_id)
+ngx_http_youdu_app_new(ngx_http_youdu_ctx_t *ctx)
 {
     ngx_http_youdu_app_t  *w;
 
@@ -148,11 +147,6 @@ ngx_http_youdu_app_new(ngx_http_youdu_ctx_t *ctx, ngx_uint_t with_id)
 
     ngx_str_set(&w->depts, "[]");
     ngx_str_set(&w->users, "[]");
-
-    if (with_id && yd_arg_int(ctx, 0, &w->id) != NGX_OK) {
-        ctx->data = NULL;
-        return NULL;
-    }
 
     return w;
 }
@@ -806,7 +800,7 @@ ngx_http_youdu_app_list(ngx_http_youdu_ctx_t *ctx)
     switch (ctx->stage) {
 
     case 0:
-        w = ngx_http_youdu_app_new(ctx, 0);
+        w = ngx_http_youdu_app_new(ctx);
         if (w == NULL) {
             return NGX_ERROR;
         }
@@ -891,9 +885,13 @@ ngx_http_youdu_app_get(ngx_http_youdu_ctx_t *ctx)
     switch (ctx->stage) {
 
     case 0:
-        w = ngx_http_youdu_app_new(ctx, 1);
+        w = ngx_http_youdu_app_new(ctx);
         if (w == NULL) {
-            return ctx->finished ? NGX_DONE : NGX_ERROR;
+            return NGX_ERROR;
+        }
+
+        if (yd_arg_int(ctx, 0, &w->id) != NGX_OK) {
+            return NGX_DONE;
         }
 
         return ngx_http_youdu_app_reply(ctx, 0, w, NGX_HTTP_OK);
@@ -920,7 +918,7 @@ ngx_http_youdu_app_create(ngx_http_youdu_ctx_t *ctx)
     switch (ctx->stage) {
 
     case 0:
-        w = ngx_http_youdu_app_new(ctx, 0);
+        w = ngx_http_youdu_app_new(ctx);
         if (w == NULL) {
             return NGX_ERROR;
         }
@@ -964,7 +962,7 @@ ngx_http_youdu_app_create(ngx_http_youdu_ctx_t *ctx)
             "aes_key, callback_url, callback_token, home_url, logo_file_id, "
             "scope_all, enabled, key_rotated_at) "
             "VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP())",
-            "sssisssnsii", &w->app_id, &w->name, &w->description,
+            "sssissssnii", &w->app_id, &w->name, &w->description,
             (int64_t) YD_APP_RIGHT_MSG, &w->aes_key, &w->callback_url,
             &w->token, &w->home_url,
             w->has_logo && !w->logo_null ? yd_int_str(ctx->pool, w->logo)
@@ -1008,9 +1006,13 @@ ngx_http_youdu_app_update(ngx_http_youdu_ctx_t *ctx)
     switch (ctx->stage) {
 
     case 0:
-        w = ngx_http_youdu_app_new(ctx, 1);
+        w = ngx_http_youdu_app_new(ctx);
         if (w == NULL) {
-            return ctx->finished ? NGX_DONE : NGX_ERROR;
+            return NGX_ERROR;
+        }
+
+        if (yd_arg_int(ctx, 0, &w->id) != NGX_OK) {
+            return NGX_DONE;
         }
 
         rc = ngx_http_youdu_app_parse(ctx, w, 0);
@@ -1116,9 +1118,13 @@ ngx_http_youdu_app_rotate(ngx_http_youdu_ctx_t *ctx, ngx_uint_t key)
     switch (ctx->stage) {
 
     case 0:
-        w = ngx_http_youdu_app_new(ctx, 1);
+        w = ngx_http_youdu_app_new(ctx);
         if (w == NULL) {
-            return ctx->finished ? NGX_DONE : NGX_ERROR;
+            return NGX_ERROR;
+        }
+
+        if (yd_arg_int(ctx, 0, &w->id) != NGX_OK) {
+            return NGX_DONE;
         }
 
         if (key ? ngx_youdu_cgi_key_generate(ctx->pool, &w->aes_key)
@@ -1211,9 +1217,13 @@ ngx_http_youdu_app_delete(ngx_http_youdu_ctx_t *ctx)
     switch (ctx->stage) {
 
     case 0:
-        w = ngx_http_youdu_app_new(ctx, 1);
+        w = ngx_http_youdu_app_new(ctx);
         if (w == NULL) {
-            return ctx->finished ? NGX_DONE : NGX_ERROR;
+            return NGX_ERROR;
+        }
+
+        if (yd_arg_int(ctx, 0, &w->id) != NGX_OK) {
+            return NGX_DONE;
         }
 
         return yd_begin(ctx);

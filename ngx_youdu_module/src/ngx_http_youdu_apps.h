@@ -13,8 +13,8 @@
 #define _NGX_HTTP_YOUDU_APPS_H_INCLUDED_
 
 
-#include "ngx_http_youdu_module.h"
-
+/* macros only and no includes: t/050-apps-admin.t expands them with cpp
+ * and runs them against the database */
 
 #define YD_APP_SCOPE_DEPT     1          /* app_scope.kind */
 #define YD_APP_SCOPE_USER     2
@@ -22,8 +22,9 @@
 
 /*
  * YD_APP_VISIBLE_COND(u, a): an SQL boolean, "user u may see app a", where
- * u and a are SQL expressions (columns such as "u.id" and "a.id", not
- * placeholders: u appears twice, a once).  Its aliases start with "yv_".
+ * u and a are SQL expressions such as "u.id" and "a.id" (u appears twice
+ * and a once: a placeholder for u is bound twice).  Its aliases start
+ * with "yv_".
  */
 #define YD_APP_VISIBLE_COND(u, a)                                            \
     "EXISTS (SELECT 1 FROM apps yv_a WHERE yv_a.id = " a " "                 \
