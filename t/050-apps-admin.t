@@ -409,6 +409,13 @@ is_deeply($item, { id => $v{dept}{id}, app_id => $v{dept}{app_id}, name => "$vt 
           'portal item: id, app_id, name, description, home_url, logo_file_id only');
 ok((grep { $_->{app_id} eq 'sysMsgAssistant' } @{ $j->{apps} }), 'enabled built-ins are in the portal');
 
+# the logo of an app in one's portal may be downloaded, others' not
+my ($lst, undef, $lbody) = api(GET => "/files/$logo", undef, token => $u{b}{token});
+is($lst, 200, 'a user who sees the app downloads its logo');
+is($lbody, $gif, 'the logo bytes');
+json_err('a user who does not see the app cannot', 404, 40401, GET => "/files/$logo", undef,
+         token => $u{c}{token});
+
 # moving a user moves what he sees
 json_ok('move user a to C', PATCH => "/admin/users/$u{a}{id}", { departments => [{ dept_id => $C }] },
         token => $admin);

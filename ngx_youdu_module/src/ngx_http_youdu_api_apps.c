@@ -691,7 +691,10 @@ ngx_http_youdu_app_audit(ngx_http_youdu_ctx_t *ctx, const char *action,
 }
 
 
-/* step 0: read the app; step 1: reply with it and the secrets just made */
+/*
+ * the last stages of a write: step 0 commits, step 1 reads the app, step 2
+ * replies with it and the secrets just made
+ */
 
 static ngx_int_t
 ngx_http_youdu_app_reply(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step,
@@ -700,6 +703,10 @@ ngx_http_youdu_app_reply(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step,
     json_t  *obj, *app;
 
     if (step == 0) {
+        return yd_commit(ctx);
+    }
+
+    if (step == 1) {
         return yd_sql(ctx, "SELECT " YD_APP_COLS " FROM apps a WHERE a.id = ?",
                       "i", w->id);
     }
@@ -894,7 +901,7 @@ ngx_http_youdu_app_get(ngx_http_youdu_ctx_t *ctx)
             return NGX_DONE;
         }
 
-        return ngx_http_youdu_app_reply(ctx, 0, w, NGX_HTTP_OK);
+        return ngx_http_youdu_app_reply(ctx, 1, w, NGX_HTTP_OK);
 
     default:
         if (ctx->res->nrows == 0) {
@@ -902,7 +909,7 @@ ngx_http_youdu_app_get(ngx_http_youdu_ctx_t *ctx)
                             "no app with id %L", w->id);
         }
 
-        return ngx_http_youdu_app_reply(ctx, 1, w, NGX_HTTP_OK);
+        return ngx_http_youdu_app_reply(ctx, 2, w, NGX_HTTP_OK);
     }
 }
 
@@ -982,14 +989,9 @@ ngx_http_youdu_app_create(ngx_http_youdu_ctx_t *ctx)
                              w->app_id.len, "name", w->name.data,
                              w->name.len));
 
-    case 6:
-        return yd_commit(ctx);
-
-    case 7:
-        return ngx_http_youdu_app_reply(ctx, 0, w, NGX_HTTP_CREATED);
-
     default:
-        return ngx_http_youdu_app_reply(ctx, 1, w, NGX_HTTP_CREATED);
+        return ngx_http_youdu_app_reply(ctx, ctx->stage - 6, w,
+                                        NGX_HTTP_CREATED);
     }
 }
 
@@ -1090,14 +1092,8 @@ ngx_http_youdu_app_update(ngx_http_youdu_ctx_t *ctx)
         return ngx_http_youdu_app_audit(ctx, "app.update", w->id,
                                         json_deep_copy(ctx->body));
 
-    case 8:
-        return yd_commit(ctx);
-
-    case 9:
-        return ngx_http_youdu_app_reply(ctx, 0, w, NGX_HTTP_OK);
-
     default:
-        return ngx_http_youdu_app_reply(ctx, 1, w, NGX_HTTP_OK);
+        return ngx_http_youdu_app_reply(ctx, ctx->stage - 8, w, NGX_HTTP_OK);
     }
 }
 
@@ -1180,14 +1176,8 @@ ngx_http_youdu_app_rotate(ngx_http_youdu_ctx_t *ctx, ngx_uint_t key)
                                                  : "app.rotate_callback_token",
                                         w->id, detail);
 
-    case 5:
-        return yd_commit(ctx);
-
-    case 6:
-        return ngx_http_youdu_app_reply(ctx, 0, w, NGX_HTTP_OK);
-
     default:
-        return ngx_http_youdu_app_reply(ctx, 1, w, NGX_HTTP_OK);
+        return ngx_http_youdu_app_reply(ctx, ctx->stage - 5, w, NGX_HTTP_OK);
     }
 }
 
