@@ -209,6 +209,10 @@ $j = json_ok('logo null clears', PATCH => "/admin/apps/$id", { logo_file_id => u
 is($j->{app}{logo_file_id}, undef, 'logo cleared');
 json_err('patch unknown app', 404, 40401, PATCH => '/admin/apps/2147480001', { name => 'x' },
          token => $admin);
+json_ok('unknown keys are ignored, also in the audit log', PATCH => "/admin/apps/$id",
+        { description => 'big junk', junk => 'j' x 60000 }, token => $admin);
+is_deeply($JSON->decode(audit_of('app.update', $id)->[1] // '{}'), { description => 'big junk' },
+          'audit detail: only the fields read');
 json_ok('an admin (role 1) may patch', PATCH => "/admin/apps/$id", { description => 'by admin' },
         token => $adm);
 
@@ -221,6 +225,7 @@ my @bad = (
     ['no name',               400, 40004, POST  => {}],
     ['empty name',            400, 40004, POST  => { name => '' }],
     ['empty name (patch)',    400, 40004, PATCH => { name => '' }],
+    ['blank name',            400, 40004, POST  => { name => '   ' }],
     ['name not a string',     400, 40003, POST  => { name => 5 }],
     ['name too long',         400, 40005, POST  => { name => 'x' x 65 }],
     ['name 65 CJK characters', 400, 40005, POST => { name => "\x{4E2D}" x 65 }],

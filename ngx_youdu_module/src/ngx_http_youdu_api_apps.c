@@ -111,6 +111,7 @@ static ngx_int_t ngx_http_youdu_app_scope_insert(ngx_http_youdu_ctx_t *ctx,
     ngx_http_youdu_app_t *w, ngx_uint_t kind);
 static ngx_int_t ngx_http_youdu_app_lock(ngx_http_youdu_ctx_t *ctx,
     ngx_http_youdu_app_t *w, ngx_uint_t step);
+static json_t *ngx_http_youdu_app_changes(ngx_http_youdu_ctx_t *ctx);
 static ngx_int_t ngx_http_youdu_app_audit(ngx_http_youdu_ctx_t *ctx,
     const char *action, int64_t id, json_t *detail);
 static ngx_int_t ngx_http_youdu_app_reply(ngx_http_youdu_ctx_t *ctx,
@@ -478,9 +479,13 @@ ngx_http_youdu_app_parse(ngx_http_youdu_ctx_t *ctx, ngx_http_youdu_app_t *w,
         return rc;
     }
 
-    if (present && w->name.len == 0) {
+    for (i = 0; i < w->name.len && w->name.data[i] == ' '; i++) {
+        /* void */
+    }
+
+    if (present && i == w->name.len) {
         yd_error(ctx, NGX_HTTP_BAD_REQUEST, YD_ERR_MISSING_FIELD,
-                 "field \"name\" must not be empty");
+                 "field \"name\" must not be empty or blank");
         return NGX_DONE;
     }
 
@@ -647,6 +652,37 @@ ngx_http_youdu_app_lock(ngx_http_youdu_ctx_t *ctx, ngx_http_youdu_app_t *w,
     w->old_name = *yd_cell(res, 0, 2);
 
     return NGX_OK;
+}
+
+
+/* the audit detail of a change: the fields the handler read, as sent
+ * (other keys of the body are ignored, and could be large) */
+
+static json_t *
+ngx_http_youdu_app_changes(ngx_http_youdu_ctx_t *ctx)
+{
+    json_t      *detail, *v;
+    ngx_uint_t   i;
+
+    static const char  *fields[] = {
+        "name", "description", "callback_url", "home_url", "logo_file_id",
+        "enabled", "scope", NULL
+    };
+
+    detail = json_object();
+    if (detail == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; fields[i]; i++) {
+        v = json_object_get(ctx->body, fields[i]);
+
+        if (v) {
+            json_object_set_new(detail, fields[i], json_deep_copy(v));
+        }
+    }
+
+    return detail;
 }
 
 
@@ -1090,7 +1126,7 @@ ngx_http_youdu_app_update(ngx_http_youdu_ctx_t *ctx)
     case 7:
     audit:
         return ngx_http_youdu_app_audit(ctx, "app.update", w->id,
-                                        json_deep_copy(ctx->body));
+                                        ngx_http_youdu_app_changes(ctx));
 
     default:
         return ngx_http_youdu_app_reply(ctx, ctx->stage - 8, w, NGX_HTTP_OK);
