@@ -6,7 +6,8 @@
  * Who may see an app: an enabled app is visible to a user when its
  * scope_all is set, or an app_scope row names the user (kind 2), or names
  * one of the user's departments or an ancestor of one (kind 1;
- * departments.path is '/0/3/17/', so dept 3 covers 17).
+ * departments.path is '/0/3/17/', so dept 3 covers 17: the scope's ids are
+ * looked up in the user's few paths, never the other way round).
  */
 
 #ifndef _NGX_HTTP_YOUDU_APPS_H_INCLUDED_
@@ -31,12 +32,11 @@
     "AND yv_a.enabled = 1 AND (yv_a.scope_all = 1 "                          \
     "OR EXISTS (SELECT 1 FROM app_scope yv_s WHERE yv_s.app_pk = yv_a.id "   \
     "AND yv_s.kind = 2 AND yv_s.target_id = " u ") "                         \
-    "OR EXISTS (SELECT 1 FROM app_scope yv_s "                               \
-    "JOIN departments yv_d ON yv_d.id = yv_s.target_id "                     \
-    "JOIN user_depts yv_ud ON yv_ud.user_id = " u " "                        \
+    "OR EXISTS (SELECT 1 FROM user_depts yv_ud "                             \
     "JOIN departments yv_m ON yv_m.id = yv_ud.dept_id "                      \
-    "WHERE yv_s.app_pk = yv_a.id AND yv_s.kind = 1 "                         \
-    "AND yv_m.path LIKE CONCAT(yv_d.path, '%'))))"
+    "JOIN app_scope yv_s ON yv_s.app_pk = yv_a.id AND yv_s.kind = 1 "        \
+    "AND yv_m.path LIKE CONCAT('%/', yv_s.target_id, '/%') "                 \
+    "WHERE yv_ud.user_id = " u ")))"
 
 /*
  * YD_APP_VISIBLE_SQL: the same with two placeholders, user id first, then
