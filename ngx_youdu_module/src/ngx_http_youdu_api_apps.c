@@ -92,6 +92,8 @@ typedef struct {
 
 
 static ngx_http_youdu_app_t *ngx_http_youdu_app_new(ngx_http_youdu_ctx_t *ctx);
+static ngx_int_t ngx_http_youdu_app_path(ngx_http_youdu_ctx_t *ctx,
+    ngx_http_youdu_app_t **wp);
 static json_t *ngx_http_youdu_app_json(ngx_youdu_db_result_t *res,
     ngx_uint_t row);
 static json_t *ngx_http_youdu_app_id_list(ngx_str_t *csv);
@@ -150,6 +152,24 @@ ngx_http_youdu_app_new(ngx_http_youdu_ctx_t *ctx)
     ngx_str_set(&w->users, "[]");
 
     return w;
+}
+
+
+/* stage 0 of a request on the app in the path */
+
+static ngx_int_t
+ngx_http_youdu_app_path(ngx_http_youdu_ctx_t *ctx, ngx_http_youdu_app_t **wp)
+{
+    *wp = ngx_http_youdu_app_new(ctx);
+    if (*wp == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (yd_arg_int(ctx, 0, &(*wp)->id) != NGX_OK) {
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -923,18 +943,15 @@ ngx_http_youdu_app_list(ngx_http_youdu_ctx_t *ctx)
 static ngx_int_t
 ngx_http_youdu_app_get(ngx_http_youdu_ctx_t *ctx)
 {
+    ngx_int_t              rc;
     ngx_http_youdu_app_t  *w = ctx->data;
 
     switch (ctx->stage) {
 
     case 0:
-        w = ngx_http_youdu_app_new(ctx);
-        if (w == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (yd_arg_int(ctx, 0, &w->id) != NGX_OK) {
-            return NGX_DONE;
+        rc = ngx_http_youdu_app_path(ctx, &w);
+        if (rc != NGX_OK) {
+            return rc;
         }
 
         return ngx_http_youdu_app_reply(ctx, 1, w, NGX_HTTP_OK);
@@ -1044,13 +1061,9 @@ ngx_http_youdu_app_update(ngx_http_youdu_ctx_t *ctx)
     switch (ctx->stage) {
 
     case 0:
-        w = ngx_http_youdu_app_new(ctx);
-        if (w == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (yd_arg_int(ctx, 0, &w->id) != NGX_OK) {
-            return NGX_DONE;
+        rc = ngx_http_youdu_app_path(ctx, &w);
+        if (rc != NGX_OK) {
+            return rc;
         }
 
         rc = ngx_http_youdu_app_parse(ctx, w, 0);
@@ -1144,19 +1157,16 @@ ngx_http_youdu_app_update(ngx_http_youdu_ctx_t *ctx)
 static ngx_int_t
 ngx_http_youdu_app_rotate(ngx_http_youdu_ctx_t *ctx, ngx_uint_t key)
 {
+    ngx_int_t              rc;
     json_t                *detail;
     ngx_http_youdu_app_t  *w = ctx->data;
 
     switch (ctx->stage) {
 
     case 0:
-        w = ngx_http_youdu_app_new(ctx);
-        if (w == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (yd_arg_int(ctx, 0, &w->id) != NGX_OK) {
-            return NGX_DONE;
+        rc = ngx_http_youdu_app_path(ctx, &w);
+        if (rc != NGX_OK) {
+            return rc;
         }
 
         if (key ? ngx_youdu_cgi_key_generate(ctx->pool, &w->aes_key)
@@ -1237,19 +1247,16 @@ ngx_http_youdu_app_rotate_token(ngx_http_youdu_ctx_t *ctx)
 static ngx_int_t
 ngx_http_youdu_app_delete(ngx_http_youdu_ctx_t *ctx)
 {
+    ngx_int_t              rc;
     json_t                *obj;
     ngx_http_youdu_app_t  *w = ctx->data;
 
     switch (ctx->stage) {
 
     case 0:
-        w = ngx_http_youdu_app_new(ctx);
-        if (w == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (yd_arg_int(ctx, 0, &w->id) != NGX_OK) {
-            return NGX_DONE;
+        rc = ngx_http_youdu_app_path(ctx, &w);
+        if (rc != NGX_OK) {
+            return rc;
         }
 
         return yd_begin(ctx);
