@@ -13,6 +13,7 @@ use Digest::SHA qw(sha256_hex);
 use MIME::Base64 qw(decode_base64);
 use Youdu::Test;
 use Youdu::Accounts qw(count_rows);
+use Youdu::Cgi;
 
 binmode(Test::More->builder->$_, ":utf8") for qw(output failure_output todo_output);
 
@@ -378,6 +379,40 @@ ok(audit_of('app.delete', $id2)->[0], 'audit: delete');
 json_err('deleted: get is 404', 404, 40401, GET => "/admin/apps/$id2", undef, token => $admin);
 json_err('deleted: delete again is 404', 404, 40401, DELETE => "/admin/apps/$id2", undef,
          token => $admin);
+
+# ---------------------------------------------------------------- through /cgi
+
+# what the admin API hands out is what an SDK needs: gettoken with the shown
+# key works, the old key stops working at the rotation, a disabled or deleted
+# app is refused
+sub gettoken {
+    my ($app_id, $key) = @_;
+    my ($st, $r) = cgi_raw(POST => '/gettoken', $JSON->encode({ buin => 1, appId => $app_id,
+                           encrypt => cgi_encrypt($key, $app_id, '' . time) }));
+    return $r ? $r->{errcode} : "HTTP $st";
+}
+$j = create_app('Via cgi');
+my $cg = { pk => $j->{app}{id}, app_id => $j->{app}{app_id}, key => $j->{aes_key} };
+my $tok1 = eval { cgi_token($cg) };
+ok($tok1, 'gettoken with the key from the creation reply') or diag($@);
+is(count_rows('app_tokens', "app_pk = $cg->{pk}"), 1, 'the token is stored');
+$j = json_ok('rotate the key of the cgi app', POST => "/admin/apps/$cg->{pk}/rotate-key", undef,
+             token => $admin);
+is($j->{tokens_revoked}, 1, 'its token revoked');
+is(count_rows('app_tokens', "app_pk = $cg->{pk}"), 0, 'no token left for the old key');
+isnt(gettoken($cg->{app_id}, $cg->{key}), 0, 'gettoken with the old key is refused');
+is(gettoken($cg->{app_id}, $j->{aes_key}), 0, 'gettoken with the new key works');
+json_ok('disable it', PATCH => "/admin/apps/$cg->{pk}", { enabled => JSON::PP::false }, token => $admin);
+is(gettoken($cg->{app_id}, $j->{aes_key}), 100005, 'a disabled app: 100005');
+json_ok('enable it', PATCH => "/admin/apps/$cg->{pk}", { enabled => JSON::PP::true }, token => $admin);
+is(gettoken($cg->{app_id}, $j->{aes_key}), 0, 'enabled again: works');
+json_ok('delete it', DELETE => "/admin/apps/$cg->{pk}", undef, token => $admin);
+is(gettoken($cg->{app_id}, $j->{aes_key}), 100005, 'a deleted app: 100005');
+is(count_rows('app_tokens', "app_pk = $cg->{pk}"), 0, 'its tokens went with it');
+my $mon = $by{sysMsgMonitor}{id};
+is(gettoken('sysMsgMonitor', cgi_key()), 100005, 'a built-in app without a key: 100005');
+$j = json_ok('first key of sysMsgMonitor', POST => "/admin/apps/$mon/rotate-key", undef, token => $admin);
+is(gettoken('sysMsgMonitor', $j->{aes_key}), 0, 'the built-in app works with its first key');
 
 # ---------------------------------------------------------------- visibility
 
