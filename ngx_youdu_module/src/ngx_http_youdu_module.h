@@ -210,6 +210,7 @@ extern const ngx_http_youdu_route_t  ngx_http_youdu_conv_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_msg_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_presence_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_file_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_callback_routes[];
 
 /* ngx_http_youdu_file_serve.c: the body limit of an upload, signed URLs */
 off_t ngx_http_youdu_upload_limit(ngx_http_request_t *r,
