@@ -55,6 +55,8 @@ typedef struct {
     ngx_youdu_db_conn_t      *dc;
     ngx_uint_t                step;
     int64_t                   attempts;
+    ngx_msec_t                backoff;
+    ngx_str_t                 package_id;  /* what an echo must equal */
     ngx_uint_t                delivered;
     ngx_uint_t                give_up;     /* no retry can help */
     ngx_str_t                 error;
@@ -63,6 +65,7 @@ typedef struct {
 
 static void *ngx_youdu_callback_create_conf(ngx_cycle_t *cycle);
 static char *ngx_youdu_callback_init_conf(ngx_cycle_t *cycle, void *conf);
+static ngx_int_t ngx_youdu_callback_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_youdu_callback_init_process(ngx_cycle_t *cycle);
 static void ngx_youdu_callback_exit_process(ngx_cycle_t *cycle);
 static void ngx_youdu_cb_message(ngx_str_t *channel, ngx_str_t *payload);
@@ -176,7 +179,7 @@ ngx_module_t  ngx_youdu_callback_module = {
     ngx_youdu_callback_commands,           /* module directives */
     NGX_CORE_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_youdu_callback_init_module,        /* init module */
     ngx_youdu_callback_init_process,       /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -282,9 +285,17 @@ ngx_youdu_callback_init_conf(ngx_cycle_t *cycle, void *conf)
 }
 
 
+/*
+ * The TLS client context is made in the master, before the workers drop
+ * their privileges: the trusted certificates may be readable by root only.
+ * Every worker makes request callbacks, over https too.
+ */
+
 static ngx_int_t
-ngx_youdu_callback_init_process(ngx_cycle_t *cycle)
+ngx_youdu_callback_init_module(ngx_cycle_t *cycle)
 {
+#if (NGX_SSL)
+    ngx_pool_cleanup_t         *cln;
     ngx_youdu_core_conf_t      *ycf;
     ngx_youdu_callback_conf_t  *cbcf;
 
@@ -297,30 +308,57 @@ ngx_youdu_callback_init_process(ngx_cycle_t *cycle)
     cbcf = (ngx_youdu_callback_conf_t *)
                ngx_get_conf(cycle->conf_ctx, ngx_youdu_callback_module);
 
-#if (NGX_SSL)
-    /* every worker may make request callbacks, over https too */
+    ngx_youdu_cb_ssl_ready = 0;
     ngx_youdu_cb_ssl.log = cycle->log;
 
     if (ngx_ssl_create(&ngx_youdu_cb_ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3,
                        NULL)
-        == NGX_OK)
+        != NGX_OK)
     {
-        if (cbcf->ssl_trusted.len) {
-            if (SSL_CTX_load_verify_locations(ngx_youdu_cb_ssl.ctx,
-                    (char *) cbcf->ssl_trusted.data, NULL) != 1)
-            {
-                ngx_log_error(NGX_LOG_ERR, cycle->log, 0, YD_LOG_TAG
-                              "cannot load \"%V\" for callbacks",
-                              &cbcf->ssl_trusted);
-            }
+        return NGX_ERROR;
+    }
 
-        } else {
-            (void) SSL_CTX_set_default_verify_paths(ngx_youdu_cb_ssl.ctx);
+    cln = ngx_pool_cleanup_add(cycle->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(&ngx_youdu_cb_ssl);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = &ngx_youdu_cb_ssl;
+
+    if (cbcf->ssl_trusted.len) {
+        if (SSL_CTX_load_verify_locations(ngx_youdu_cb_ssl.ctx,
+                (char *) cbcf->ssl_trusted.data, NULL) != 1)
+        {
+            ngx_ssl_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "cannot load \"%V\" for callbacks",
+                          &cbcf->ssl_trusted);
+            return NGX_ERROR;
         }
 
-        ngx_youdu_cb_ssl_ready = 1;
+    } else if (SSL_CTX_set_default_verify_paths(ngx_youdu_cb_ssl.ctx) != 1) {
+        ngx_ssl_error(NGX_LOG_WARN, cycle->log, 0,
+                      "no default trusted certificates for callbacks");
     }
+
+    ngx_youdu_cb_ssl_ready = 1;
 #endif
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_youdu_callback_init_process(ngx_cycle_t *cycle)
+{
+    ngx_youdu_core_conf_t      *ycf;
+
+    ycf = ngx_youdu_core_conf(cycle);
+
+    if (ycf == NULL || !ycf->enabled) {
+        return NGX_OK;
+    }
 
     if ((ngx_process != NGX_PROCESS_WORKER
          && ngx_process != NGX_PROCESS_SINGLE)
@@ -372,13 +410,6 @@ ngx_youdu_callback_exit_process(ngx_cycle_t *cycle)
             ngx_delete_posted_event(&ngx_youdu_cbe->wake);
         }
     }
-
-#if (NGX_SSL)
-    if (ngx_youdu_cb_ssl_ready) {
-        ngx_youdu_cb_ssl_ready = 0;
-        ngx_ssl_cleanup_ctx(&ngx_youdu_cb_ssl);
-    }
-#endif
 }
 
 
@@ -616,6 +647,7 @@ ngx_youdu_cb_app(int64_t app_pk, ngx_uint_t create)
 static void
 ngx_youdu_cb_deliver(int64_t id, ngx_youdu_cb_app_t *app)
 {
+    ngx_str_t                *s;
     ngx_pool_t               *pool;
     ngx_youdu_cb_delivery_t  *d;
 
@@ -633,8 +665,15 @@ ngx_youdu_cb_deliver(int64_t id, ngx_youdu_cb_app_t *app)
     d->pool = pool;
     d->log = ngx_youdu_cbe->log;
     d->id = id;
-    d->id_str = *ngx_youdu_cb_int(pool, id);
     d->app = app;
+
+    s = ngx_youdu_cb_int(pool, id);
+    if (s == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    d->id_str = *s;
 
     app->n++;
     ngx_youdu_cbe->inflight++;
@@ -702,7 +741,9 @@ ngx_youdu_cb_acquired(void *data, ngx_youdu_db_conn_t *dc)
         us *= 2;
     }
 
-    us = ngx_min(us, (int64_t) cbcf->retry_max) * 1000;
+    us = ngx_min(us, (int64_t) cbcf->retry_max);
+    d->backoff = (ngx_msec_t) us;
+    us *= 1000;
 
     params = ngx_youdu_cb_params(d->pool, 6, &d->error,
                  ngx_youdu_cb_int(d->pool, d->give_up),
@@ -722,8 +763,6 @@ ngx_youdu_cb_acquired(void *data, ngx_youdu_db_conn_t *dc)
         "next_at = UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND "
         "WHERE id = ? AND state = 0",
         params, 6, d->pool, d->log, ngx_youdu_cb_step, d);
-
-    ngx_youdu_cb_poll_at(us / 1000);
 }
 
 
@@ -789,6 +828,13 @@ ngx_youdu_cb_step(void *data, ngx_youdu_db_result_t *res)
     default:
         ngx_youdu_db_release(d->dc);
         d->dc = NULL;
+
+        if (!d->delivered && d->backoff) {
+            /* be on time for the retry (the database set next_at a moment
+             * ago) */
+            ngx_youdu_cb_poll_at(d->backoff + 20);
+        }
+
         ngx_youdu_cb_end(d);
         return;
     }
@@ -854,6 +900,25 @@ ngx_youdu_cb_send(ngx_youdu_cb_delivery_t *d, ngx_youdu_db_result_t *res)
         json_object_set_new(obj, "createTime", json_integer(ngx_time()));
     }
 
+    /* a producer's own packageId is what the app echoes */
+    d->package_id = d->id_str;
+
+    if (json_is_string(json_object_get(obj, "packageId"))) {
+        d->package_id.len = json_string_length(json_object_get(obj,
+                                                               "packageId"));
+        d->package_id.data = ngx_pnalloc(d->pool, d->package_id.len + 1);
+        if (d->package_id.data == NULL) {
+            json_decref(obj);
+            ngx_str_set(&d->error, "out of memory");
+            ngx_youdu_cb_report(d);
+            return;
+        }
+
+        ngx_memcpy(d->package_id.data,
+                   json_string_value(json_object_get(obj, "packageId")),
+                   d->package_id.len);
+    }
+
     text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
 
@@ -889,7 +954,7 @@ ngx_youdu_cb_sent(void *data, ngx_int_t rc, ngx_uint_t status,
 {
     ngx_youdu_cb_delivery_t  *d = data;
 
-    if (rc == NGX_OK && ngx_youdu_cb_acked(status, body, &d->id_str)) {
+    if (rc == NGX_OK && ngx_youdu_cb_acked(status, body, &d->package_id)) {
         d->delivered = 1;
 
     } else if (rc == NGX_OK) {
@@ -904,8 +969,9 @@ ngx_youdu_cb_sent(void *data, ngx_int_t rc, ngx_uint_t status,
 
     } else if (err && err->len) {
         d->error = *err;
+    }
 
-    } else {
+    if (!d->delivered && d->error.data == NULL) {
         ngx_str_set(&d->error, "failed");
     }
 

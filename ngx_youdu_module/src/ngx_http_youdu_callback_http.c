@@ -327,7 +327,7 @@ ngx_youdu_cb_http_resolve_thread(void *data, ngx_log_t *log)
 {
     ngx_youdu_cb_resolve_t  *rs = data;
 
-    struct addrinfo   hints, *res;
+    struct addrinfo   hints, *res, *ai;
 
     ngx_memzero(&hints, sizeof(struct addrinfo));
     hints.ai_family = AF_UNSPEC;
@@ -338,9 +338,20 @@ ngx_youdu_cb_http_resolve_thread(void *data, ngx_log_t *log)
         return;
     }
 
-    if (res->ai_addrlen <= sizeof(struct sockaddr_storage)) {
-        ngx_memcpy(&rs->sa, res->ai_addr, res->ai_addrlen);
-        rs->socklen = res->ai_addrlen;
+    /* IPv4 first: "localhost" may list ::1 where nothing listens */
+    for (ai = res; ai; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET) {
+            break;
+        }
+    }
+
+    if (ai == NULL) {
+        ai = res;
+    }
+
+    if (ai->ai_addrlen <= sizeof(struct sockaddr_storage)) {
+        ngx_memcpy(&rs->sa, ai->ai_addr, ai->ai_addrlen);
+        rs->socklen = ai->ai_addrlen;
 
     } else {
         rs->rc = EAI_FAIL;
@@ -458,9 +469,10 @@ ngx_youdu_cb_http_start(ngx_youdu_cb_http_t *hr)
     if (hr->https) {
         ngx_int_t  rc;
 
-        if (ngx_ssl_create_connection(ngx_youdu_callback_ssl(), c,
-                                      NGX_SSL_CLIENT)
-            != NGX_OK)
+        if (ngx_youdu_callback_ssl() == NULL
+            || ngx_ssl_create_connection(ngx_youdu_callback_ssl(), c,
+                                         NGX_SSL_CLIENT)
+               != NGX_OK)
         {
             ngx_youdu_cb_http_fail(hr, "TLS setup failed", 0);
             return;
