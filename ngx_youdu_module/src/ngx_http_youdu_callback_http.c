@@ -425,7 +425,8 @@ ngx_youdu_cb_http_connect(ngx_youdu_cb_http_t *hr)
     c = hr->peer.connection;
     c->data = hr;
     c->pool = hr->pool;
-    c->read->handler = ngx_youdu_cb_http_read;
+    /* an error may show on either event first */
+    c->read->handler = ngx_youdu_cb_http_connected;
     c->write->handler = ngx_youdu_cb_http_connected;
 
     if (rc == NGX_OK) {
@@ -435,11 +436,11 @@ ngx_youdu_cb_http_connect(ngx_youdu_cb_http_t *hr)
 
 
 static void
-ngx_youdu_cb_http_connected(ngx_event_t *wev)
+ngx_youdu_cb_http_connected(ngx_event_t *ev)
 {
     int                   err;
     socklen_t             len;
-    ngx_connection_t     *c = wev->data;
+    ngx_connection_t     *c = ev->data;
     ngx_youdu_cb_http_t  *hr = c->data;
 
     err = 0;
@@ -463,6 +464,7 @@ ngx_youdu_cb_http_start(ngx_youdu_cb_http_t *hr)
 {
     ngx_connection_t  *c = hr->peer.connection;
 
+    c->read->handler = ngx_youdu_cb_http_read;
     c->write->handler = ngx_youdu_cb_http_write;
 
 #if (NGX_SSL)

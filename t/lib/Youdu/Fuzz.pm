@@ -92,6 +92,9 @@ my @ROUTES = (
     [GET    => '/files/:id',                     'user',  {}, [qw(uid exp sig)]],
     [GET    => '/files/:id/thumb',               'user',  {}, [qw(uid exp sig)]],
     [GET    => '/files/:id/url',                 'user',  {}, []],
+    # the callback queue of an app (ids that match no app or row)
+    [GET    => '/admin/apps/:id/callbacks',      'admin', {}, [qw(offset limit state)]],
+    [POST   => '/admin/apps/:id/callbacks/:cbid/retry', 'admin', {}, []],
 );
 
 sub user_fields {
