@@ -44,7 +44,8 @@ die() { printf '\033[31m[youdu] error:\033[0m %s\n' "$*" >&2; exit 1; }
 PACKAGES=(nginx nginx-dev libnginx-mod-stream mariadb-server mariadb-client libmariadb-dev
           redis-server libhiredis-dev libjansson-dev libjwt-dev libssl-dev libargon2-dev
           argon2 zlib1g-dev libgd-dev unicode-data pkg-config gcc make openssl perl
-          libio-socket-ssl-perl libprotocol-websocket-perl libcryptx-perl curl procps iproute2)
+          libio-socket-ssl-perl libprotocol-websocket-perl libcryptx-perl curl procps
+          iproute2)
 
 install_packages() {
     local missing=()

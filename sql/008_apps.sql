@@ -46,6 +46,20 @@ CREATE TABLE app_tokens (
   CONSTRAINT fk_token_app FOREIGN KEY (app_pk) REFERENCES apps (id) ON DELETE CASCADE
 ) ENGINE=InnoDB;
 
+-- media uploaded by apps (/cgi/media/upload); the bytes are an ordinary
+-- files row (uploader_id NULL).  media_id is opaque (32 hex), so an app
+-- cannot name another app's or a user's file.
+CREATE TABLE app_media (
+  media_id    CHAR(32) NOT NULL PRIMARY KEY,
+  app_pk      INT UNSIGNED NOT NULL,
+  file_id     BIGINT UNSIGNED NOT NULL,
+  type        VARCHAR(8) NOT NULL,                  -- file, image, voice, video
+  created_at  DATETIME NOT NULL DEFAULT UTC_TIMESTAMP(),
+  KEY k_media_app (app_pk, created_at),
+  CONSTRAINT fk_media_app FOREIGN KEY (app_pk) REFERENCES apps (id) ON DELETE CASCADE,
+  CONSTRAINT fk_media_file FOREIGN KEY (file_id) REFERENCES files (id) ON DELETE CASCADE
+) ENGINE=InnoDB;
+
 -- callbacks to apps (PROTOCOL.md section 5), delivered by the callback
 -- worker with retries; producers insert a row in their own transaction
 -- and PUBLISH yd:callback <id> to wake it.  payload is the plaintext JSON

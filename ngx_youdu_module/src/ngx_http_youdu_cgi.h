@@ -72,7 +72,6 @@ typedef struct ngx_http_youdu_cgi_s {
     ngx_str_t                 payload;       /* decrypted bytes */
     json_t                   *data;          /* payload as a JSON object, or
                                                 NULL; freed by the framework */
-    ngx_uint_t                phase;         /* framework's own stages */
 } ngx_http_youdu_cgi_t;
 
 
@@ -89,8 +88,6 @@ ngx_int_t yd_cgi_ok(ngx_http_youdu_ctx_t *ctx, json_t *data);
 ngx_int_t yd_cgi_fail(ngx_http_youdu_ctx_t *ctx, ngx_int_t errcode,
     const char *fmt, ...);
 /* yd_error() of the REST helpers, translated when ctx->cgi is set */
-ngx_int_t yd_cgi_from_rest(ngx_http_youdu_ctx_t *ctx, ngx_uint_t status,
-    ngx_int_t errcode, ngx_str_t *msg);
 
 
 /* parameters: the decrypted payload first (keys compared case-

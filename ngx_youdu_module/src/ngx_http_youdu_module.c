@@ -12,7 +12,6 @@
 
 static ngx_int_t ngx_http_youdu_handler(ngx_http_request_t *r);
 static void ngx_http_youdu_body_ready(ngx_http_request_t *r);
-static ngx_int_t ngx_http_youdu_collect_body(ngx_http_youdu_ctx_t *ctx);
 static ngx_int_t ngx_http_youdu_parse_body(ngx_http_youdu_ctx_t *ctx);
 static const ngx_http_youdu_route_t *ngx_http_youdu_find_route(
     ngx_http_youdu_ctx_t *ctx, ngx_uint_t *method_mismatch);
@@ -34,8 +33,10 @@ static char *ngx_http_youdu_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 void ngx_http_youdu_auth_begin(ngx_http_youdu_ctx_t *ctx);
+static char *ngx_http_youdu_cgi(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
 void ngx_http_youdu_auth_resume(ngx_http_youdu_ctx_t *ctx);
-ngx_int_t ngx_http_youdu_run(ngx_http_youdu_ctx_t *ctx);
 
 
 static ngx_command_t  ngx_http_youdu_commands[] = {
@@ -43,6 +44,13 @@ static ngx_command_t  ngx_http_youdu_commands[] = {
     { ngx_string("youdu_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_youdu_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("youdu_cgi"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_youdu_cgi,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -162,6 +170,10 @@ ngx_http_youdu_handler(ngx_http_request_t *r)
     ctx->path.len = r->uri.len - ylcf->prefix.len;
 
     ngx_http_set_ctx(r, ctx, ngx_http_youdu_module);
+
+    if (ylcf->cgi) {
+        return ngx_http_youdu_cgi_begin(ctx);
+    }
 
     route = ngx_http_youdu_find_route(ctx, &mismatch);
 
@@ -393,7 +405,7 @@ ngx_http_youdu_run(ngx_http_youdu_ctx_t *ctx)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_youdu_collect_body(ngx_http_youdu_ctx_t *ctx)
 {
     off_t                 size, limit;
@@ -734,6 +746,36 @@ ngx_http_youdu_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     ylcf->prefix = value[1];
     ylcf->api = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_youdu_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* "youdu_cgi": the Youdu open platform API in a "location /cgi/" */
+
+static char *
+ngx_http_youdu_cgi(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_youdu_loc_conf_t  *ylcf = conf;
+
+    ngx_youdu_core_conf_t     *ycf;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    ycf = ngx_youdu_core_conf(cf->cycle);
+
+    if (ycf == NULL || !ycf->enabled) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"youdu_cgi\" needs \"youdu_db\" in the main "
+                           "context, before the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_str_set(&ylcf->prefix, "/cgi");
+    ylcf->api = 1;
+    ylcf->cgi = 1;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_youdu_handler;

@@ -60,6 +60,7 @@ typedef struct {
     off_t                         image_max;
     ngx_uint_t                    image_max_pixels;
     ngx_flag_t                    api;
+    ngx_flag_t                    cgi;        /* "youdu_cgi": /cgi/... */
 } ngx_http_youdu_loc_conf_t;
 
 
@@ -123,6 +124,11 @@ struct ngx_http_youdu_ctx_s {
     /* sessions of this user changed (revoked, user disabled): his push
      * connections re-check theirs when the reply goes out */
     int64_t                       recheck_uid;
+
+    /* a /cgi request (ngx_http_youdu_cgi.h), or NULL */
+    struct ngx_http_youdu_cgi_s  *cgi;
+    ngx_uint_t                    cgi_phase;   /* the /cgi framework's own
+                                                  stages before the handler */
 
     unsigned                      allow_db_error:1;
     unsigned                      finished:1;
@@ -211,6 +217,16 @@ extern const ngx_http_youdu_route_t  ngx_http_youdu_msg_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_presence_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_file_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_callback_routes[];
+
+/* ngx_http_youdu_cgi.c: the /cgi location */
+ngx_int_t ngx_http_youdu_cgi_begin(ngx_http_youdu_ctx_t *ctx);
+void ngx_http_youdu_cgi_resume(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t yd_cgi_from_rest(ngx_http_youdu_ctx_t *ctx, ngx_uint_t status,
+    ngx_int_t errcode, ngx_str_t *msg);
+
+/* ngx_http_youdu_module.c */
+ngx_int_t ngx_http_youdu_collect_body(ngx_http_youdu_ctx_t *ctx);
+ngx_int_t ngx_http_youdu_run(ngx_http_youdu_ctx_t *ctx);
 
 /* ngx_http_youdu_file_serve.c: the body limit of an upload, signed URLs */
 off_t ngx_http_youdu_upload_limit(ngx_http_request_t *r,

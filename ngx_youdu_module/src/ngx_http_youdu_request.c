@@ -40,6 +40,11 @@ yd_resume(ngx_http_youdu_ctx_t *ctx)
         return;
     }
 
+    if (ctx->cgi && ctx->cgi_phase) {
+        ngx_http_youdu_cgi_resume(ctx);
+        return;
+    }
+
     ctx->stage++;
 
     rc = ctx->route->handler(ctx);
@@ -388,14 +393,22 @@ ngx_int_t
 yd_error(ngx_http_youdu_ctx_t *ctx, ngx_uint_t status, ngx_int_t errcode,
     const char *fmt, ...)
 {
-    u_char    buf[512], *p;
-    va_list   args;
-    json_t   *obj, *msg;
+    u_char     buf[512], *p;
+    va_list    args;
+    json_t    *obj, *msg;
+    ngx_str_t  text;
 
     va_start(args, fmt);
     p = ngx_vslprintf(buf, buf + sizeof(buf) - 1, fmt, args);
     va_end(args);
     *p = '\0';
+
+    if (ctx->cgi) {
+        /* the open platform speaks its own codes, always with HTTP 200 */
+        text.data = buf;
+        text.len = p - buf;
+        return yd_cgi_from_rest(ctx, status, errcode, &text);
+    }
 
     obj = json_object();
     if (obj == NULL) {

@@ -18,6 +18,7 @@ use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 our @EXPORT = qw(fuzz_routes malformed_bodies field_bodies path_ids
                  query_strings timed_request raw_short_body leaves_api
                  normal_path);
+our @EXPORT_OK = (@EXPORT, qw(field_values encode_body));
 
 # method, pattern, auth (none/user/admin), body fields (name => kind),
 # query names.  Kinds: str, int, bool, conf (array of names), depts.
