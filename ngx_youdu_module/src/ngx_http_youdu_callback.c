@@ -19,7 +19,8 @@
 #include "ngx_http_youdu_callback.h"
 
 
-#define YD_CB_LEASE_EXTRA   5000    /* ms past the attempt's timeout */
+/* the lease: the row's read (query_timeout) + the attempt + this margin */
+#define YD_CB_LEASE_EXTRA   5000
 #define YD_CB_POOL_SIZE     4096
 
 
@@ -194,8 +195,8 @@ static const char  *ngx_youdu_cb_channels[] = { "yd:callback", NULL };
 static ngx_youdu_cb_engine_t  *ngx_youdu_cbe;
 
 #if (NGX_SSL)
-static ngx_ssl_t               ngx_youdu_cb_ssl;
-static ngx_uint_t              ngx_youdu_cb_ssl_ready;
+/* the current cycle's; each cycle's pool frees its own on reload */
+static ngx_ssl_t              *ngx_youdu_cb_ssl;
 #endif
 
 
@@ -223,7 +224,7 @@ ngx_youdu_callback_conf(void)
 ngx_ssl_t *
 ngx_youdu_callback_ssl(void)
 {
-    return ngx_youdu_cb_ssl_ready ? &ngx_youdu_cb_ssl : NULL;
+    return ngx_youdu_cb_ssl;
 }
 
 #endif
@@ -295,6 +296,7 @@ static ngx_int_t
 ngx_youdu_callback_init_module(ngx_cycle_t *cycle)
 {
 #if (NGX_SSL)
+    ngx_ssl_t                  *ssl;
     ngx_pool_cleanup_t         *cln;
     ngx_youdu_core_conf_t      *ycf;
     ngx_youdu_callback_conf_t  *cbcf;
@@ -308,27 +310,28 @@ ngx_youdu_callback_init_module(ngx_cycle_t *cycle)
     cbcf = (ngx_youdu_callback_conf_t *)
                ngx_get_conf(cycle->conf_ctx, ngx_youdu_callback_module);
 
-    ngx_youdu_cb_ssl_ready = 0;
-    ngx_youdu_cb_ssl.log = cycle->log;
+    ssl = ngx_pcalloc(cycle->pool, sizeof(ngx_ssl_t));
+    if (ssl == NULL) {
+        return NGX_ERROR;
+    }
 
-    if (ngx_ssl_create(&ngx_youdu_cb_ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3,
-                       NULL)
-        != NGX_OK)
-    {
+    ssl->log = cycle->log;
+
+    if (ngx_ssl_create(ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL) != NGX_OK) {
         return NGX_ERROR;
     }
 
     cln = ngx_pool_cleanup_add(cycle->pool, 0);
     if (cln == NULL) {
-        ngx_ssl_cleanup_ctx(&ngx_youdu_cb_ssl);
+        ngx_ssl_cleanup_ctx(ssl);
         return NGX_ERROR;
     }
 
     cln->handler = ngx_ssl_cleanup_ctx;
-    cln->data = &ngx_youdu_cb_ssl;
+    cln->data = ssl;
 
     if (cbcf->ssl_trusted.len) {
-        if (SSL_CTX_load_verify_locations(ngx_youdu_cb_ssl.ctx,
+        if (SSL_CTX_load_verify_locations(ssl->ctx,
                 (char *) cbcf->ssl_trusted.data, NULL) != 1)
         {
             ngx_ssl_error(NGX_LOG_EMERG, cycle->log, 0,
@@ -337,12 +340,12 @@ ngx_youdu_callback_init_module(ngx_cycle_t *cycle)
             return NGX_ERROR;
         }
 
-    } else if (SSL_CTX_set_default_verify_paths(ngx_youdu_cb_ssl.ctx) != 1) {
+    } else if (SSL_CTX_set_default_verify_paths(ssl->ctx) != 1) {
         ngx_ssl_error(NGX_LOG_WARN, cycle->log, 0,
                       "no default trusted certificates for callbacks");
     }
 
-    ngx_youdu_cb_ssl_ready = 1;
+    ngx_youdu_cb_ssl = ssl;
 #endif
 
     return NGX_OK;
@@ -400,6 +403,9 @@ static void
 ngx_youdu_callback_exit_process(ngx_cycle_t *cycle)
 {
     if (ngx_youdu_cbe) {
+        /* shared with the push bus, if any: ending it twice is harmless */
+        ngx_youdu_redis_sub_stop();
+
         ngx_youdu_cbe->exiting = 1;
 
         if (ngx_youdu_cbe->timer.timer_set) {
@@ -687,6 +693,7 @@ ngx_youdu_cb_acquired(void *data, ngx_youdu_db_conn_t *dc)
 {
     int64_t                     us, lease;
     ngx_youdu_db_param_t       *params;
+    ngx_youdu_core_conf_t      *ycf;
     ngx_youdu_cb_delivery_t    *d = data;
     ngx_youdu_callback_conf_t  *cbcf;
 
@@ -702,7 +709,9 @@ ngx_youdu_cb_acquired(void *data, ngx_youdu_db_conn_t *dc)
     if (d->step == 0) {
         /* the claim: only a due, pending row; the lease outlasts the
          * attempt so nobody else sends it meanwhile */
-        lease = (int64_t) (cbcf->timeout + YD_CB_LEASE_EXTRA) * 1000;
+        ycf = ngx_youdu_core_conf(ngx_cycle);
+        lease = (int64_t) (cbcf->timeout + ycf->db.query_timeout
+                           + YD_CB_LEASE_EXTRA) * 1000;
         params = ngx_youdu_cb_params(d->pool, 2,
                                      ngx_youdu_cb_int(d->pool, lease),
                                      &d->id_str);
