@@ -525,6 +525,21 @@ sql("UPDATE app_callbacks SET state = 2, last_error = 'test cleanup' WHERE app_p
     ok(wait_until(10, sub { (api(GET => '/ping'))[0] == 200 }), 'nginx serves again');
 }
 
+# ---------------------------------------------------------------- after a reload
+
+{
+    is(nginx_cmd('-s', 'reload'), 0, 'nginx reloads');
+    sleep 1.5;
+    my $tport = start_app_server(tls => 1);
+    my ($rpk) = create_app("$base/ok");
+    my @ids = (enqueue($rpk, { msgType => 'text' }, undef),
+               enqueue($rpk, { msgType => 'text' }, "https://localhost:$tport/json"));
+    ok(wait_until(10, sub { !grep { row($_)->{state} != 1 } @ids }),
+       'after a reload the new workers deliver, over http and https')
+        or diag(explain([map { row($_) } @ids]));
+    is(scalar(reqs_for($_)), 1, "callback $_: once") for @ids;
+}
+
 is(-s "$DIR/errors" ? do { open my $e, '<', "$DIR/errors"; local $/; <$e> } : '', '',
    'the test app had no trouble with any request');
 
