@@ -93,10 +93,25 @@ my @ROUTES = (
     [GET    => '/files/:id',                     'user',  {}, [qw(uid exp sig)]],
     [GET    => '/files/:id/thumb',               'user',  {}, [qw(uid exp sig)]],
     [GET    => '/files/:id/url',                 'user',  {}, []],
+    # open-platform apps ("scope" is an object: the depts kind throws arrays
+    # and objects of every shape at it)
+    [GET    => '/admin/apps',                    'admin', {}, [qw(offset limit q)]],
+    [POST   => '/admin/apps',                    'admin', { app_fields() }, []],
+    [GET    => '/admin/apps/:id',                'admin', {}, []],
+    [PATCH  => '/admin/apps/:id',                'admin', { app_fields() }, []],
+    [DELETE => '/admin/apps/:id',                'admin', {}, []],
+    [POST   => '/admin/apps/:id/rotate-key',     'admin', {}, []],
+    [POST   => '/admin/apps/:id/rotate-callback-token', 'admin', {}, []],
+    [GET    => '/apps',                          'user',  {}, []],
     # the callback queue of an app (ids that match no app or row)
     [GET    => '/admin/apps/:id/callbacks',      'admin', {}, [qw(offset limit state)]],
     [POST   => '/admin/apps/:id/callbacks/:cbid/retry', 'admin', {}, []],
 );
+
+sub app_fields {
+    return (name => 'str', description => 'str', callback_url => 'str', home_url => 'str',
+            logo_file_id => 'int', enabled => 'bool', scope => 'depts', rights => 'int');
+}
 
 sub user_fields {
     return (account => 'str', name => 'str', gender => 'int', mobile => 'str',
