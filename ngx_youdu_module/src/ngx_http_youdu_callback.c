@@ -57,6 +57,8 @@ typedef struct {
     ngx_uint_t                step;
     int64_t                   attempts;
     ngx_msec_t                backoff;
+    int64_t                   age_us;      /* since the row was created */
+    ngx_str_t                 app_id;
     ngx_str_t                 package_id;  /* what an echo must equal */
     ngx_uint_t                delivered;
     ngx_uint_t                give_up;     /* no retry can help */
@@ -691,7 +693,7 @@ ngx_youdu_cb_deliver(int64_t id, ngx_youdu_cb_app_t *app)
 static void
 ngx_youdu_cb_acquired(void *data, ngx_youdu_db_conn_t *dc)
 {
-    int64_t                     us, lease;
+    int64_t                     us, lease, n;
     ngx_youdu_db_param_t       *params;
     ngx_youdu_core_conf_t      *ycf;
     ngx_youdu_cb_delivery_t    *d = data;
@@ -746,13 +748,27 @@ ngx_youdu_cb_acquired(void *data, ngx_youdu_db_conn_t *dc)
 
     /* backoff: retry_base doubling per attempt, capped */
     us = (int64_t) cbcf->retry_base;
-    while (d->attempts-- > 1 && us < (int64_t) cbcf->retry_max) {
+    for (n = d->attempts; n > 1 && us < (int64_t) cbcf->retry_max; n--) {
         us *= 2;
     }
 
     us = ngx_min(us, (int64_t) cbcf->retry_max);
     d->backoff = (ngx_msec_t) us;
     us *= 1000;
+
+    /* the statement below decides; this is for the log */
+    if (d->give_up || d->age_us + us > (int64_t) cbcf->retry_total * 1000) {
+        ngx_log_error(NGX_LOG_WARN, d->log, 0, YD_LOG_TAG
+                      "callback %L to app \"%V\" given up after %L "
+                      "attempts: %V", d->id, &d->app_id, d->attempts,
+                      &d->error);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, d->log, 0, YD_LOG_TAG
+                      "callback %L to app \"%V\", attempt %L: %V; next in "
+                      "%M ms", d->id, &d->app_id, d->attempts, &d->error,
+                      d->backoff);
+    }
 
     params = ngx_youdu_cb_params(d->pool, 6, &d->error,
                  ngx_youdu_cb_int(d->pool, d->give_up),
@@ -814,7 +830,8 @@ ngx_youdu_cb_step(void *data, ngx_youdu_db_result_t *res)
         ngx_youdu_db_exec(d->dc,
             "SELECT c.payload, COALESCE(c.url, a.callback_url), "
             "COALESCE(c.token, a.callback_token), a.app_id, a.aes_key, "
-            "a.enabled, c.attempts "
+            "a.enabled, c.attempts, "
+            "TIMESTAMPDIFF(MICROSECOND, c.created_at, UTC_TIMESTAMP(3)) "
             "FROM app_callbacks c JOIN apps a ON a.id = c.app_pk "
             "WHERE c.id = ?", params, 1, d->pool, d->log, ngx_youdu_cb_step,
             d);
@@ -869,6 +886,10 @@ ngx_youdu_cb_send(ngx_youdu_cb_delivery_t *d, ngx_youdu_db_result_t *res)
     aes = yd_cell(res, 0, 4);
     d->attempts = ngx_atoof(yd_cell(res, 0, 6)->data,
                             yd_cell(res, 0, 6)->len);
+    d->age_us = ngx_atoof(yd_cell(res, 0, 7)->data, yd_cell(res, 0, 7)->len);
+
+    d->app_id.data = ngx_pstrdup(d->pool, appid);
+    d->app_id.len = d->app_id.data ? appid->len : 0;
 
     if (yd_cell(res, 0, 5)->len != 1 || yd_cell(res, 0, 5)->data[0] != '1') {
         ngx_str_set(&d->error, "the app is disabled");
