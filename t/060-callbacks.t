@@ -161,6 +161,7 @@ sub handle {
     if ($path =~ m{^/flakyslow/(\d+)$})  { sleep 3.5 if $seen <= $1; return reply($c, 200, 'ok') }
     if ($path eq '/sleep')     { sleep 3.5; return reply($c, 200, 'ok') }
     if ($path eq '/hang')      { sleep 30; return }
+    if ($path eq '/huge')      { return reply($c, 200, 'x' x 100_000) }
     if ($path eq '/killonce')  { sleep 20 if $seen <= 1; return reply($c, 200, 'ok') }
     if ($path eq '/auth') {
         my $p = $r{payload} || {};
@@ -172,6 +173,7 @@ sub handle {
         return reply($c, 200, '{"errcode":300001,"errmsg":"no such account","encrypt":""}')
             if ($p->{fromUser} // '') =~ /^ghost/;
         return reply($c, 200, '{"errcode":-1,"errmsg":"internal","encrypt":""}') if $pw eq 'Boom-Pass-1';
+        return reply($c, 200, '{"errcode":0,"errmsg":"ok","encrypt":"bm90IHJlYWxseQ=="}') if $pw eq 'BadEnc-Pass-1';
         return reply($c, 200, '{"errcode":300002,"errmsg":"wrong password","encrypt":""}');
     }
     return reply($c, 404, 'no');
@@ -423,6 +425,10 @@ sql("UPDATE app_callbacks SET state = 2, last_error = 'test cleanup' WHERE app_p
     ok(wait_until(6, sub { row($bad)->{attempts} >= 1 && row($bad)->{last_error} ne '' }), 'https by address: an attempt');
     like(row($bad)->{last_error}, qr/certificate does not match/, 'a certificate for another name is refused');
     sql("UPDATE app_callbacks SET state = 2 WHERE id = $bad");
+    my $huge = enqueue($pk, { msgType => 'text' }, "$base/huge");
+    ok(wait_until(6, sub { row($huge)->{last_error} ne '' }), 'a huge reply: an attempt');
+    like(row($huge)->{last_error}, qr/response too large/, 'the reply is capped at 64 KiB');
+    sql("UPDATE app_callbacks SET state = 2 WHERE id = $huge");
     my $noname = enqueue($pk, { msgType => 'text' }, "http://no-such-host.invalid:$port/ok");
     ok(wait_until(8, sub { row($noname)->{last_error} ne '' }), 'an unknown host name: an attempt');
     like(row($noname)->{last_error}, qr/cannot resolve/, 'last_error says the name does not resolve');
@@ -461,6 +467,9 @@ sql("UPDATE app_callbacks SET state = 2, last_error = 'test cleanup' WHERE app_p
     $e = json_err('another errcode: unavailable', 503, 50302,
                   POST => '/auth/login', { account => $acct, password => 'Boom-Pass-1' });
     like($e->{errmsg}, qr/errcode -1/, '... with the code the service gave');
+    $e = json_err('a reply whose encrypt does not decrypt: unavailable', 503, 50302,
+                  POST => '/auth/login', { account => $acct, password => 'BadEnc-Pass-1' });
+    like($e->{errmsg}, qr/does not decrypt/, '... and says so');
 
     my ($gid, $ghost) = create_user(account => uniq('ghost'));
     sql("UPDATE users SET auth_type = 2 WHERE id = $gid");

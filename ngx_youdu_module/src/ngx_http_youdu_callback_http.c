@@ -795,7 +795,7 @@ ngx_youdu_cb_http_dechunk(ngx_youdu_cb_http_t *hr, u_char *p, u_char *last)
 
         semi = ngx_strlchr(p, eol, ';');
         size = ngx_hextoi(p, (semi ? semi : eol) - p);
-        if (size == NGX_ERROR) {
+        if (size == NGX_ERROR || size > YD_CB_MAX_REPLY) {
             return NGX_ERROR;
         }
 
