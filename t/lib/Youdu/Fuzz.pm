@@ -109,6 +109,9 @@ my @ROUTES = (
     [POST   => '/admin/apps/:id/rotate-key',     'admin', {}, []],
     [POST   => '/admin/apps/:id/rotate-callback-token', 'admin', {}, []],
     [GET    => '/apps',                          'user',  {}, []],
+    # the callback queue of an app (ids that match no app or row)
+    [GET    => '/admin/apps/:id/callbacks',      'admin', {}, [qw(offset limit state)]],
+    [POST   => '/admin/apps/:id/callbacks/:cbid/retry', 'admin', {}, []],
 );
 
 sub app_fields {
