@@ -203,7 +203,10 @@ yd_cgi_set_preview(ngx_http_youdu_ctx_t *ctx, yd_cgi_send_t *s,
         for (q = text->data, n = plen; q < end && n < YD_CGI_PREVIEW_MAX;
              n++)
         {
-            if (ngx_utf8_decode(&q, end - q) > 0x10ffff) {
+            if (*q < 0x80) {
+                q++;
+
+            } else if (ngx_utf8_decode(&q, end - q) > 0x10ffff) {
                 break;
             }
         }
@@ -997,8 +1000,23 @@ yd_cgi_send_audit(ngx_http_youdu_ctx_t *ctx, yd_cgi_send_t *s)
     text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
     json_decref(detail);
 
-    d = text ? yd_pstr(ctx->pool, text) : NULL;
-    free(text);
+    d = NULL;
+
+    if (text) {
+        d = ngx_palloc(ctx->pool, sizeof(ngx_str_t));
+        if (d) {
+            d->len = ngx_strlen(text);
+            d->data = ngx_pnalloc(ctx->pool, d->len);
+            if (d->data == NULL) {
+                d = NULL;
+
+            } else {
+                ngx_memcpy(d->data, text, d->len);
+            }
+        }
+
+        free(text);
+    }
 
     return yd_sql(ctx,
         "INSERT INTO audit_log (actor_id, action, target, detail, ip) "
