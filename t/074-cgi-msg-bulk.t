@@ -90,6 +90,27 @@ is(sql("SELECT COUNT(*) FROM conversations WHERE app_pk = $app->{pk} AND last_se
    'every conversation reused, at seq 2');
 is(card_count($app), 2 * $enabled, 'two cards each');
 
+# concurrent sends of one app to the same users, whose conversations do
+# not exist yet: each user ends with one conversation holding every card
+my $racer = cgi_app(name => 'Racer ' . uniq('r'));
+my @tokens = map { cgi_token($racer) } 1 .. 4;
+my @pids;
+for my $k (0 .. 3) {
+    my $p = fork // die "fork: $!";
+    if ($p == 0) {
+        my ($code) = cgi_call($racer, '/msg/send',
+            { toDept => "$dept", msgType => 'text', text => { content => "race $k" } }, token => $tokens[$k]);
+        POSIX::_exit($code == 0 ? 0 : 1);
+    }
+    push @pids, $p;
+}
+my @rcs = map { waitpid($_, 0); $? >> 8 } @pids;
+is_deeply(\@rcs, [0, 0, 0, 0], 'four concurrent sends to the same new users all succeed');
+is(sql("SELECT COUNT(*) FROM conversations WHERE app_pk = $racer->{pk}"), $N, 'one conversation per user');
+is(sql("SELECT COUNT(*) FROM conversations WHERE app_pk = $racer->{pk} AND last_seq = 4"), $N, 'holding four cards each');
+is(card_count($racer), 4 * $N, 'no card lost or doubled');
+sql("DELETE FROM conversations WHERE app_pk = $racer->{pk}");
+
 # clean up the bulk users so later tests see a normal-sized company
 sql("DELETE FROM conversations WHERE app_pk = $app->{pk}");
 sql("DELETE FROM users WHERE account LIKE '$tag-%'");

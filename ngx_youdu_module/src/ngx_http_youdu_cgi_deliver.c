@@ -6,7 +6,9 @@
  *
  * Receivers go YD_CGI_BATCH at a time, each batch one short transaction
  * of five multi-row statements (create-or-bump the conversations, read
- * their seqs, members of new ones, the messages, their files), then one
+ * their seqs, members of new ones, the messages, their files; in one
+ * order, so concurrent sends of an app wait rather than deadlock; a
+ * deadlock all the same reruns the batch), then one
  * EVAL that publishes every card's push notice.  So a send to the whole
  * company never holds a transaction, a lock or the event loop for long;
  * a batch that fails leaves the earlier ones delivered.
@@ -14,6 +16,10 @@
 
 
 #include "ngx_http_youdu_cgi_msg.h"
+
+
+#define YD_DL_RETRIES         5
+#define YD_DL_BATCH_BYTES     (4 * 1024 * 1024)   /* of cards per INSERT */
 
 
 enum {
@@ -33,8 +39,10 @@ enum {
 
 static ngx_int_t yd_cgi_deliver_upsert(ngx_http_youdu_ctx_t *ctx,
     yd_cgi_deliver_t *d);
-static ngx_int_t yd_cgi_deliver_ids_sql(ngx_http_youdu_ctx_t *ctx,
-    yd_cgi_deliver_t *d, const char *head, ngx_uint_t with_files);
+static ngx_int_t yd_cgi_deliver_select(ngx_http_youdu_ctx_t *ctx,
+    yd_cgi_deliver_t *d);
+static ngx_int_t yd_cgi_deliver_rows(ngx_http_youdu_ctx_t *ctx,
+    yd_cgi_deliver_t *d, ngx_uint_t files);
 static ngx_int_t yd_cgi_deliver_members(ngx_http_youdu_ctx_t *ctx,
     yd_cgi_deliver_t *d);
 static ngx_int_t yd_cgi_deliver_publish(ngx_http_youdu_ctx_t *ctx,
@@ -66,6 +74,25 @@ yd_cgi_deliver(ngx_http_youdu_ctx_t *ctx, yd_cgi_deliver_t *d)
 
     for ( ;; ) {
 
+        if (d->phase >= YD_DL_SELECT && d->phase <= YD_DL_COMMIT
+            && ctx->res->err_no)
+        {
+            /* concurrent sends to the same new users may deadlock on the
+             * unique key: InnoDB rolled the batch back, run it again */
+            if (ctx->res->err_no != YD_DB_ER_LOCK_DEADLOCK
+                || d->retries++ == YD_DL_RETRIES)
+            {
+                return yd_db_failed(ctx);
+            }
+
+            ngx_log_error(NGX_LOG_INFO, ctx->r->connection->log, 0,
+                          YD_LOG_TAG "cgi: app message batch deadlocked, "
+                          "retrying");
+
+            d->phase = YD_DL_BATCH;
+            continue;
+        }
+
         switch (d->phase) {
 
         case YD_DL_TIME:
@@ -95,7 +122,11 @@ yd_cgi_deliver(ngx_http_youdu_ctx_t *ctx, yd_cgi_deliver_t *d)
                 return NGX_OK;
             }
 
+            /* the card travels once per row: big cards, smaller batches */
             d->count = ngx_min(d->nuids - d->pos, YD_CGI_BATCH);
+            d->count = ngx_min(d->count,
+                               ngx_max(1, YD_DL_BATCH_BYTES
+                                          / (d->body.len + 64)));
 
             if (d->bpool) {
                 ngx_destroy_pool(d->bpool);
@@ -115,7 +146,7 @@ yd_cgi_deliver(ngx_http_youdu_ctx_t *ctx, yd_cgi_deliver_t *d)
 
         case YD_DL_SELECT:
             d->phase = YD_DL_MEMBERS;
-            return yd_cgi_deliver_ids_sql(ctx, d, NULL, 0);
+            return yd_cgi_deliver_select(ctx, d);
 
         case YD_DL_MEMBERS:
             d->convs = ctx->res;
@@ -137,21 +168,14 @@ yd_cgi_deliver(ngx_http_youdu_ctx_t *ctx, yd_cgi_deliver_t *d)
 
         case YD_DL_MESSAGES:
             d->phase = YD_DL_FILES;
-            return yd_cgi_deliver_ids_sql(ctx, d,
-                "INSERT INTO messages (conv_id, seq, sender_id, "
-                "client_msg_id, kind, body, created_at) "
-                "SELECT id, last_seq, NULL, NULL, 4, ?, ? "
-                "FROM conversations WHERE id IN (", 0);
+            return yd_cgi_deliver_rows(ctx, d, 0);
 
         case YD_DL_FILES:
             d->phase = YD_DL_COMMIT;
 
             if (d->nfiles) {
                 /* recipients may download what the card shows */
-                return yd_cgi_deliver_ids_sql(ctx, d,
-                    "INSERT IGNORE INTO message_files (file_id, conv_id, "
-                    "seq) SELECT f.id, c.id, c.last_seq FROM files f "
-                    "JOIN conversations c ON c.id IN (", 1);
+                return yd_cgi_deliver_rows(ctx, d, 1);
             }
 
             break;
@@ -171,6 +195,7 @@ yd_cgi_deliver(ngx_http_youdu_ctx_t *ctx, yd_cgi_deliver_t *d)
 
         default: /* YD_DL_NEXT */
             d->pos += d->count;
+            d->retries = 0;
             d->phase = YD_DL_BATCH;
             break;
         }
@@ -230,6 +255,7 @@ yd_cgi_deliver_upsert(ngx_http_youdu_ctx_t *ctx, yd_cgi_deliver_t *d)
         yd_sqlb_str(&b, &d->now);
     }
 
+    b.allow_error = 1;
     yd_sqlb_text(&b, " ON DUPLICATE KEY UPDATE name = VALUES(name), "
                      "last_seq = last_seq + 1, "
                      "last_msg_at = VALUES(last_msg_at)");
@@ -238,75 +264,92 @@ yd_cgi_deliver_upsert(ngx_http_youdu_ctx_t *ctx, yd_cgi_deliver_t *d)
 }
 
 
-/*
- * head NULL: SELECT the batch's conversations by key; otherwise head +
- * the batch's conversation ids + ")" (messages: the card and its time
- * first; files: " WHERE f.id IN (" the file ids ")")
- */
+/* the batch's conversations, their new seqs and users */
 
 static ngx_int_t
-yd_cgi_deliver_ids_sql(ngx_http_youdu_ctx_t *ctx, yd_cgi_deliver_t *d,
-    const char *head, ngx_uint_t with_files)
+yd_cgi_deliver_select(ngx_http_youdu_ctx_t *ctx, yd_cgi_deliver_t *d)
 {
     u_char     *p;
     ngx_str_t   key;
     ngx_uint_t  i;
     yd_sqlb_t   b;
 
-    if (yd_sqlb_init(d->bpool, &b, 400 + 8 * (d->count + d->nfiles),
-                     d->count + d->nfiles + 2)
-        != NGX_OK)
-    {
+    if (yd_sqlb_init(d->bpool, &b, 400 + 8 * d->count, d->count) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (head == NULL) {
-        yd_sqlb_text(&b, "SELECT id, last_seq, "
-                         "CAST(SUBSTRING_INDEX(direct_key, ':', -1) "
-                         "AS UNSIGNED) FROM conversations "
-                         "WHERE direct_key IN (");
+    b.allow_error = 1;
 
-        for (i = 0; i < d->count; i++) {
-            p = ngx_pnalloc(d->bpool, 48);
-            if (p == NULL) {
-                return NGX_ERROR;
-            }
+    yd_sqlb_text(&b, "SELECT id, last_seq, "
+                     "CAST(SUBSTRING_INDEX(direct_key, ':', -1) "
+                     "AS UNSIGNED) FROM conversations "
+                     "WHERE direct_key IN (");
 
-            key.data = p;
-            key.len = ngx_sprintf(p, "app:%L:%L", ctx->cgi->app_pk,
-                                  d->uids[d->pos + i]) - p;
-
-            yd_sqlb_text(&b, i ? ", ?" : "?");
-            yd_sqlb_str(&b, &key);
+    for (i = 0; i < d->count; i++) {
+        p = ngx_pnalloc(d->bpool, 48);
+        if (p == NULL) {
+            return NGX_ERROR;
         }
 
-        yd_sqlb_text(&b, ") ORDER BY id");
-        return yd_sqlb_run(ctx, &b);
-    }
+        key.data = p;
+        key.len = ngx_sprintf(p, "app:%L:%L", ctx->cgi->app_pk,
+                              d->uids[d->pos + i]) - p;
 
-    yd_sqlb_text(&b, head);
-
-    if (!with_files) {
-        yd_sqlb_str(&b, &d->body);
-        yd_sqlb_str(&b, &d->now);
-    }
-
-    for (i = 0; i < d->convs->nrows; i++) {
         yd_sqlb_text(&b, i ? ", ?" : "?");
-        yd_sqlb_str(&b, yd_cell(d->convs, i, 0));
+        yd_sqlb_str(&b, &key);
     }
 
     yd_sqlb_text(&b, ")");
 
-    if (with_files) {
-        yd_sqlb_text(&b, " WHERE f.id IN (");
+    return yd_sqlb_run(ctx, &b);
+}
 
-        for (i = 0; i < d->nfiles; i++) {
-            yd_sqlb_text(&b, i ? ", ?" : "?");
-            yd_sqlb_int(d->bpool, &b, d->file_ids[i]);
+
+/*
+ * the cards (files 0) or their message_files rows, as VALUES: an INSERT
+ * ... SELECT FROM conversations would lock the rows it scans, those of
+ * concurrent batches too, and deadlock with them
+ */
+
+static ngx_int_t
+yd_cgi_deliver_rows(ngx_http_youdu_ctx_t *ctx, yd_cgi_deliver_t *d,
+    ngx_uint_t files)
+{
+    ngx_uint_t              i, k, n;
+    yd_sqlb_t               b;
+    ngx_youdu_db_result_t  *res = d->convs;
+
+    n = files ? res->nrows * d->nfiles : res->nrows;
+
+    if (yd_sqlb_init(d->bpool, &b, 200 + 48 * n, 4 * n) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    b.allow_error = 1;
+
+    yd_sqlb_text(&b, files
+                 ? "INSERT IGNORE INTO message_files (file_id, conv_id, seq) "
+                   "VALUES "
+                 : "INSERT INTO messages (conv_id, seq, sender_id, "
+                   "client_msg_id, kind, body, created_at) VALUES ");
+
+    for (i = 0, n = 0; i < res->nrows; i++) {
+        if (!files) {
+            yd_sqlb_text(&b, n++ ? ", (?, ?, NULL, NULL, 4, ?, ?)"
+                                 : "(?, ?, NULL, NULL, 4, ?, ?)");
+            yd_sqlb_str(&b, yd_cell(res, i, 0));
+            yd_sqlb_str(&b, yd_cell(res, i, 1));
+            yd_sqlb_str(&b, &d->body);
+            yd_sqlb_str(&b, &d->now);
+            continue;
         }
 
-        yd_sqlb_text(&b, ")");
+        for (k = 0; k < d->nfiles; k++) {
+            yd_sqlb_text(&b, n++ ? ", (?, ?, ?)" : "(?, ?, ?)");
+            yd_sqlb_int(d->bpool, &b, d->file_ids[k]);
+            yd_sqlb_str(&b, yd_cell(res, i, 0));
+            yd_sqlb_str(&b, yd_cell(res, i, 1));
+        }
     }
 
     return yd_sqlb_run(ctx, &b);
@@ -328,6 +371,7 @@ yd_cgi_deliver_members(ngx_http_youdu_ctx_t *ctx, yd_cgi_deliver_t *d)
         return NGX_ERROR;
     }
 
+    b.allow_error = 1;
     yd_sqlb_text(&b, "INSERT IGNORE INTO conversation_members (conv_id, "
                      "user_id, role, joined_seq) VALUES ");
 

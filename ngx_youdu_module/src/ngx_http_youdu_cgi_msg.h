@@ -49,6 +49,7 @@ typedef struct {
     ngx_uint_t                n;
     ngx_uint_t                max;
     ngx_uint_t                failed;
+    ngx_uint_t                allow_error;  /* the caller reads err_no */
 } yd_sqlb_t;
 
 
@@ -66,7 +67,7 @@ typedef struct {
     ngx_array_t               paths;       /* ngx_str_t "<path>%" */
     ngx_str_t                 invalid;     /* "a|b|dept 7" as errmsg lists */
     ngx_uint_t                ninvalid;
-    int64_t                  *uids;        /* ascending */
+    int64_t                  *uids;        /* by their decimal text */
     ngx_uint_t                nuids;
     ngx_uint_t                pos;         /* presence: next chunk */
     int64_t                  *online;
@@ -116,6 +117,7 @@ typedef struct {
     ngx_str_t                 now_iso;
     ngx_pool_t               *bpool;       /* this batch's statements */
     ngx_youdu_db_result_t    *convs;       /* id, last_seq, user id */
+    ngx_uint_t                retries;     /* of this batch, on deadlock */
 } yd_cgi_deliver_t;
 
 ngx_int_t yd_cgi_deliver(ngx_http_youdu_ctx_t *ctx, yd_cgi_deliver_t *d);

@@ -66,6 +66,7 @@ yd_sqlb_init(ngx_pool_t *pool, yd_sqlb_t *b, size_t len, ngx_uint_t nparams)
     b->n = 0;
     b->max = nparams;
     b->failed = 0;
+    b->allow_error = 0;
 
     return NGX_OK;
 }
@@ -123,7 +124,7 @@ yd_sqlb_run(ngx_http_youdu_ctx_t *ctx, yd_sqlb_t *b)
 
     *b->p = '\0';
 
-    return yd_sql_params(ctx, (char *) b->sql, b->prm, b->n, 0);
+    return yd_sql_params(ctx, (char *) b->sql, b->prm, b->n, b->allow_error);
 }
 
 
@@ -843,7 +844,12 @@ yd_cgi_recv_final_sql(ngx_http_youdu_ctx_t *ctx, yd_cgi_recv_t *rv)
         yd_sqlb_text(&b, "0");
     }
 
-    yd_sqlb_text(&b, ") AND " YD_CGI_SCOPE_SQL " ORDER BY u.id");
+    /* in the order of their app conversations' keys ('app:<app>:<uid>'
+     * compares the uid as text): the batches then lock the unique key in
+     * one order and concurrent sends of the app wait instead of
+     * deadlocking */
+    yd_sqlb_text(&b, ") AND " YD_CGI_SCOPE_SQL
+                     " ORDER BY CAST(u.id AS CHAR)");
     yd_sqlb_int(ctx->pool, &b, app);
     yd_sqlb_int(ctx->pool, &b, app);
     yd_sqlb_int(ctx->pool, &b, app);
