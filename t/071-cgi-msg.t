@@ -277,5 +277,12 @@ cgi_err('101 departments', 200001, $app, '/msg/send',
 cgi_err('1001 accounts as an array', 200001, $app, '/msg/send',
         { toUser => [ map { "u$_" } 1 .. 1001 ], msgType => 'text', text => { content => 'x' } });
 is(msg_state(), $state, 'nothing stored');
+my $n0 = card_count($app);
+my $j = cgi_err('exactly 1000 accounts (999 unknown, a trailing "|")', 200007, $app, '/msg/send',
+                { toUser => join('|', (map { "nobody$_" } 1 .. 999), $carol->{account}) . '|',
+                  msgType => 'text', text => { content => 'the thousandth' } });
+like($j->{errmsg}, qr/nobody1\|nobody2\|.*\|\.\.\.; delivered to the 1 valid receiver/, 'lists the first unknown ones');
+is(card_count($app), $n0 + 1, 'the one valid receiver got it');
+is(last_card()->{body}{text}{content}, 'the thousandth', 'carol');
 
 done_testing();

@@ -433,13 +433,13 @@ yd_cgi_recv_list(ngx_http_youdu_ctx_t *ctx, json_t *v, const char *name,
                 q = end;
             }
 
-            if (out->nelts == max) {
-                goto overlimit;
-            }
-
             rc = yd_cgi_recv_entry(p, q, numeric, out);
             if (rc != NGX_OK) {
                 goto failed;
+            }
+
+            if (out->nelts > max) {
+                goto overlimit;
             }
 
             p = q + 1;
