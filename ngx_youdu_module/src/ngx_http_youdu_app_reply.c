@@ -36,7 +36,7 @@ static ngx_int_t ngx_http_youdu_app_enter(ngx_http_youdu_ctx_t *ctx);
 static ngx_int_t ngx_http_youdu_app_notices(ngx_http_youdu_ctx_t *ctx);
 
 
-const ngx_http_youdu_route_t  ngx_http_youdu_app_routes[] = {
+const ngx_http_youdu_route_t  ngx_http_youdu_app_conv_routes[] = {
     { NGX_HTTP_POST, "/conversations/:id/enter", ngx_http_youdu_app_enter,
       YD_AUTH_USER, 0, 0 },
     { NGX_HTTP_GET, "/apps/notices", ngx_http_youdu_app_notices,

@@ -15,6 +15,7 @@
 
 #include "ngx_http_youdu_cgi.h"
 #include "ngx_http_youdu_conv.h"
+#include "ngx_http_youdu_apps.h"
 
 
 #define YD_CGI_TOUSER_MAX     1000
@@ -24,20 +25,8 @@
 #define YD_CGI_BATCH          256      /* conversations per transaction */
 
 
-/*
- * the visibility scope of app ? (three times): every user, or the users
- * and the department subtrees of app_scope; table alias u
- */
-#define YD_CGI_SCOPE_SQL                                                     \
-    "(EXISTS (SELECT 1 FROM apps a WHERE a.id = ? AND a.scope_all = 1) "     \
-    "OR EXISTS (SELECT 1 FROM app_scope s WHERE s.app_pk = ? "               \
-    "AND s.kind = 2 AND s.target_id = u.id) "                                \
-    "OR EXISTS (SELECT 1 FROM app_scope s "                                  \
-    "JOIN departments sd ON sd.id = s.target_id "                            \
-    "JOIN user_depts sud ON sud.user_id = u.id "                             \
-    "JOIN departments d2 ON d2.id = sud.dept_id "                            \
-    "WHERE s.app_pk = ? AND s.kind = 1 "                                     \
-    "AND d2.path LIKE CONCAT(sd.path, '%')))"
+/* the visibility scope of app ? (bound once), for users u */
+#define YD_CGI_SCOPE_SQL      YD_APP_VISIBLE_COND("u.id", "?")
 
 
 /* a statement built piece by piece, with its parameters */

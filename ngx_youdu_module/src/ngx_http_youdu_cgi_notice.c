@@ -228,8 +228,7 @@ ngx_http_youdu_cgi_set_notice(ngx_http_youdu_ctx_t *ctx)
         return yd_sql(ctx,
             "SELECT u.id FROM users u WHERE u.account = ? "
             "AND u.enable_state = 1 AND " YD_CGI_SCOPE_SQL,
-            "siii", &account, ctx->cgi->app_pk, ctx->cgi->app_pk,
-            ctx->cgi->app_pk);
+            "si", &account, ctx->cgi->app_pk);
 
     case 1:
         if (res->nrows == 0) {

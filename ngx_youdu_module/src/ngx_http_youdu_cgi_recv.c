@@ -786,7 +786,7 @@ yd_cgi_recv_final_sql(ngx_http_youdu_ctx_t *ctx, yd_cgi_recv_t *rv)
     int64_t     app = ctx->cgi->app_pk;
 
     n = rv->accounts.nelts + rv->emails.nelts + rv->gids.nelts
-        + rv->paths.nelts + 3;
+        + rv->paths.nelts + 1;
     len = 1024 + sizeof(YD_CGI_SCOPE_SQL) + 20 * n;
 
     if (yd_sqlb_init(ctx->pool, &b, len, n) != NGX_OK) {
@@ -850,8 +850,6 @@ yd_cgi_recv_final_sql(ngx_http_youdu_ctx_t *ctx, yd_cgi_recv_t *rv)
      * deadlocking */
     yd_sqlb_text(&b, ") AND " YD_CGI_SCOPE_SQL
                      " ORDER BY CAST(u.id AS CHAR)");
-    yd_sqlb_int(ctx->pool, &b, app);
-    yd_sqlb_int(ctx->pool, &b, app);
     yd_sqlb_int(ctx->pool, &b, app);
 
     return yd_sqlb_run(ctx, &b);
