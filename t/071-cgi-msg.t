@@ -83,9 +83,22 @@ my ($voc_mid) = app_media_row($app, $bob, 'hello.amr', "#!AMR\n" . ('v' x 100), 
 my ($vid_mid) = app_media_row($app, $bob, 'clip.mp4', 'm' x 300, 'video');
 my $carol = mk_user();
 
-# the last card of carol's conversation after each send, checked as a whole
+my $cws = ws_auth($carol->{token});
+
+# the last card of carol's conversation after each send; it was pushed
+# over the WebSocket too, with the same body
+sub pushed_ok {
+    my ($ws, $card) = @_;
+    my $ev;
+    while ($ev = ws_json($ws, 5)) {
+        last if $ev->{type} eq 'message' && $ev->{conv_id} == $card->{conv_id} && $ev->{seq} == $card->{seq};
+    }
+    is_deeply($ev && $ev->{body}, $card->{body}, "card $card->{seq} ($card->{body}{msgType}) pushed as stored");
+}
+
 sub last_card {
     my (undef, $m) = app_inbox($carol, $app);
+    pushed_ok($cws, $m->[-1]);
     return $m->[-1];
 }
 
@@ -155,6 +168,7 @@ is_deeply($sm->[-1]{body}{sysMsg}, { title => 'Maintenance', popDuration => 30,
     msg => [ { text => { content => 'Tonight 22:00' } },
              { link => { title => 'details', url => 'http://m.example', action => 0 } } ] }, 'sysMsg card');
 is($sm->[-1]{body}{preview}, 'Maintenance', 'preview: the title');
+pushed_ok($cws, $sm->[-1]);
 
 my $sms = cgi_app(name => 'Sms ' . uniq('s'), rights => 1 | 32);
 cgi_ok('sms', $sms, '/msg/send', { toUser => $carol->{account}, msgType => 'sms',
@@ -162,6 +176,7 @@ cgi_ok('sms', $sms, '/msg/send', { toUser => $carol->{account}, msgType => 'sms'
 my (undef, $smm) = app_inbox($carol, $sms);
 is_deeply($smm->[-1]{body}{sms}, { from => '13800000000', content => 'yes, ok' }, 'sms card');
 is($smm->[-1]{body}{preview}, '[SMS] 13800000000: yes, ok', 'sms preview');
+pushed_ok($cws, $smm->[-1]);
 
 my $mail = cgi_app(name => 'Mail ' . uniq('m'), rights => 1 | 16);
 my $dave = mk_user(email => uniq('d') . '@corp.example');
@@ -179,6 +194,7 @@ cgi_ok('mail to toUser', $mail, '/msg/send', { toUser => $carol->{account}, msgT
     mail => { action => 'unread', unreadCount => 7, time => 1700000000 } });
 my (undef, $mc) = app_inbox($carol, $mail);
 is($mc->[-1]{body}{preview}, '[mail] 7 unread', 'unread mail preview');
+pushed_ok($cws, $mc->[-1]);
 
 # --- rights ---------------------------------------------------------------
 my $before = card_count($app);
