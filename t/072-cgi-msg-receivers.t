@@ -91,7 +91,14 @@ sql("INSERT INTO app_scope (app_pk, kind, target_id) VALUES ($sys->{pk}, 1, $d3)
 my %sysmsg = (msgType => 'sysMsg', sysMsg => { title => 'T', msg => [ { text => { content => 'x' } } ] });
 
 my $ws3 = ws_auth($u3->{token});
-sleep 0.3;
+my $online;
+for (1 .. 50) {
+    my (undef, $pj) = api(GET => "/presence?user_ids=$u3->{id}", undef, token => $u3->{token});
+    $online = $pj && $pj->{presence} && $pj->{presence}[0]{online};
+    last if $online;
+    sleep 0.1;
+}
+ok($online, 'u3 is online (presence)');
 cgi_ok('toAll onliyOnline (the doc\'s spelling): only online users', $sys, '/msg/send',
        { toUser => '', toDept => '', toAll => { onliyOnline => JSON::PP::true }, %sysmsg });
 is(got($u3, $sys), 1, 'the online user got it');
