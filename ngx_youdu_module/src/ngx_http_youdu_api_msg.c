@@ -98,7 +98,7 @@ yd_msg_dup(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
  * change also takes: the sender is still a member
  */
 
-static ngx_int_t
+ngx_int_t
 yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
 {
     yd_msg_in_t  *in = c->in;
@@ -507,7 +507,11 @@ send:
         return NGX_ERROR;
     }
 
-    return yd_conv_start(ctx, NULL, yd_msg_send_write, NGX_HTTP_CREATED, 0);
+    /* a reply to an app also goes to the app (a callback) */
+    return yd_conv_start(ctx, NULL,
+                         c->kind == YD_CONV_APP ? yd_app_reply_write
+                                                : yd_msg_send_write,
+                         NGX_HTTP_CREATED, 0);
 }
 
 

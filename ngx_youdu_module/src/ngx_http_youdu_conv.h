@@ -14,6 +14,7 @@
 #define YD_CONV_DIRECT        1
 #define YD_CONV_MULTI         2
 #define YD_CONV_GROUP         3
+#define YD_CONV_APP           4   /* an app's messages to one user (cgi) */
 
 #define YD_MEMBER             0
 #define YD_MEMBER_ADMIN       1
@@ -91,6 +92,9 @@ struct yd_conv_s {
     json_t                   *reply;
     ngx_youdu_db_result_t    *saved;
     void                     *in;          /* the handler's parsed input */
+    void                     *app;         /* a reply to an app (kind 4) */
+    int64_t                   callback_id; /* app_callbacks row to wake the
+                                              callback worker for */
 
     /* yd_conv_drive(): BEGIN, pre, next seq, write, insert the event,
      * reload the conversation (want_obj), finish; dup on a resend */
@@ -150,6 +154,16 @@ ngx_int_t ngx_http_youdu_msg_recall(ngx_http_youdu_ctx_t *ctx);
  * used), shared with other writers of messages */
 ngx_int_t yd_msg_dup(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
     ngx_uint_t step);
+
+/* ngx_http_youdu_api_msg.c: the write step of a send */
+ngx_int_t yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    ngx_uint_t step);
+
+/* ngx_http_youdu_app_reply.c: a send into an app conversation, also
+ * queued as a callback to the app */
+ngx_int_t yd_app_reply_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    ngx_uint_t step);
+ngx_int_t yd_app_callback_wake(ngx_http_youdu_ctx_t *ctx, int64_t id);
 
 /* ngx_http_youdu_msg_forward.c */
 ngx_int_t ngx_http_youdu_msg_forward(ngx_http_youdu_ctx_t *ctx);

@@ -266,6 +266,7 @@ ngx_int_t
 yd_conv_finish(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step, ngx_uint_t status)
 {
     json_t     *obj;
+    int64_t     id;
     yd_conv_t  *c = ctx->data;
 
     switch (step) {
@@ -286,6 +287,18 @@ yd_conv_finish(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step, ngx_uint_t status)
     case 2:
         if (yd_conv_publish(ctx, "msg", c->event) == NGX_AGAIN) {
             return NGX_AGAIN;
+        }
+
+        /* fall through */
+
+    case 3:
+        if (c->callback_id) {
+            id = c->callback_id;
+            c->callback_id = 0;
+
+            if (yd_app_callback_wake(ctx, id) == NGX_AGAIN) {
+                return NGX_AGAIN;
+            }
         }
 
         /* fall through */
@@ -499,6 +512,8 @@ yd_conv_kind_name(int64_t kind)
         return "direct";
     case YD_CONV_MULTI:
         return "multi";
+    case YD_CONV_APP:
+        return "app";
     default:
         return "group";
     }

@@ -86,6 +86,8 @@ my @ROUTES = (
         { client_msg_id => 'str', from_conv_id => 'int', seqs => 'conf', title => 'str' }, []],
     [GET    => '/conversations/:id/messages/:seq/forward', 'user', {}, [qw(offset limit)]],
     [POST   => '/conversations/:id/typing',      'user',  {}, []],
+    [POST   => '/conversations/:id/enter',       'user',  {}, []],
+    [GET    => '/apps/notices',                  'user',  {}, []],
     [GET    => '/presence',                      'user',  {}, [qw(user_ids)]],
     # files: the body is the file itself (any bytes); downloads take a token
     # or a signed URL's query
