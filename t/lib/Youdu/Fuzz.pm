@@ -92,6 +92,8 @@ my @ROUTES = (
     [GET    => '/files/:id',                     'user',  {}, [qw(uid exp sig)]],
     [GET    => '/files/:id/thumb',               'user',  {}, [qw(uid exp sig)]],
     [GET    => '/files/:id/url',                 'user',  {}, []],
+    # single sign-on tokens for the app portal
+    [POST   => '/sso/token',                     'user',  { app_id => 'str' }, []],
 );
 
 sub user_fields {
