@@ -208,6 +208,39 @@ cgi_err('nor session/create', 3, $custom, '/session/create',
         { title => 't', creator => $ua->{account}, member => [$ua->{account}, $ub->{account}, $uc->{account}] });
 is(db("SELECT COUNT(*) FROM conversations"), $before_s, 'nothing created');
 
+# --- hostile input: every field of every route with every JSON type ---------------
+my $fg = (call('/group/create', { name => 'fuzz' }))[1]{id};
+my %fields = (
+    '/group/create' => [qw(name)], '/group/delete' => [qw(id groupId)],
+    '/group/update' => [qw(id name)], '/group/info' => [qw(id)], '/group/list' => [qw(userId)],
+    '/group/addmember' => [qw(id userList)], '/group/delmember' => [qw(id userList)],
+    '/group/ismember' => [qw(id userId)],
+    '/session/create' => [qw(title creator type member)], '/session/get' => [qw(sessionId)],
+    '/session/update' => [qw(sessionId opUser title addMember delMember)],
+    '/session/send' => [qw(sender sessionId receiver msgType text image file voice video)],
+);
+my @values = (undef, 0, -1, 9e18, 1.5, '', ' ', "\x{0}", 'x' x 70000, 'ÿ' x 40, [], [undef], [[]], [{}], [1, 2],
+              ['nobody'], {}, { content => [] }, { media_id => {} }, JSON::PP::true, '{B80349F7-F68C}');
+my $bad = 0;
+my $n = 0;
+for my $path (sort keys %fields) {
+    for my $f (@{ $fields{$path} }) {
+        for my $v (@values) {
+            my %p = (id => $fg, name => 'ok', userList => [$ua->{account}], sender => $ua->{account},
+                     msgType => 'text', text => { content => 'x' }, creator => $ua->{account},
+                     member => [$ua->{account}, $ub->{account}, $uc->{account}], opUser => $ua->{account});
+            $p{$f} = $v;
+            $n++;
+            my ($c, $d, $jj) = eval { call($path, \%p) };
+            if (!defined $c || $c !~ /^-?\d+\z/ || $c == -1 || !defined $jj->{errmsg}) {
+                $bad++;
+                diag("$path $f: " . ($@ || JSON::PP->new->allow_nonref->encode($jj)));
+            }
+        }
+    }
+}
+is($bad, 0, "$n hostile payloads: HTTP 200, an integer errcode (never -1) and an errmsg every time");
+
 unlike(error_log_since(0), qr/\[alert\]|AddressSanitizer/, 'no alert in the error log');
 
 done_testing();

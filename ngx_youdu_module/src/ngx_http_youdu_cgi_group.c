@@ -112,7 +112,7 @@ yd_cgi_accounts(ngx_http_youdu_ctx_t *ctx, const char *key, json_t *into,
     json_array_foreach(v, i, e) {
         len = json_is_string(e) ? json_string_length(e) : 0;
 
-        if (len == 0 || len > YD_CGI_ACCOUNT_MAX * 4) {
+        if (len == 0 || len > 255) {
             yd_cgi_fail(ctx, YD_CGI_INVALID_FORMAT_USERLIST,
                         "\"%s\" must hold only account strings", key);
             return NGX_DONE;
