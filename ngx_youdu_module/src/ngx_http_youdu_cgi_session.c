@@ -106,12 +106,13 @@ yd_cgi_session_users_sql(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c)
 static ngx_int_t
 yd_cgi_session_actor(ngx_http_youdu_ctx_t *ctx, const char *key)
 {
+    static ngx_str_t        none = ngx_string("");
     ngx_youdu_db_result_t  *res = ctx->res;
 
     if (res->nrows == 0 || yd_cell(res, 0, 2)->data == NULL) {
         yd_cgi_fail(ctx, YD_CGI_ACCOUNT_NOTEXIST,
                     "\"%s\": no enabled user with account \"%V\"", key,
-                    res->nrows ? yd_cell(res, 0, 1) : yd_pstr(ctx->pool, ""));
+                    res->nrows ? yd_cell(res, 0, 1) : &none);
         return NGX_DONE;
     }
 
@@ -752,6 +753,7 @@ ngx_http_youdu_cgi_session_send(ngx_http_youdu_ctx_t *ctx)
 {
     int64_t                 a, b;
     ngx_int_t               rc;
+    ngx_uint_t              i;
     yd_conv_t              *c;
     yd_cgi_grp_t           *g;
     ngx_youdu_db_result_t  *res = ctx->res;
@@ -782,12 +784,13 @@ ngx_http_youdu_cgi_session_send(ngx_http_youdu_ctx_t *ctx)
             g->receiver.len ? &g->receiver : &g->sender);
 
     case 1:
-        for (a = -1, b = -1, rc = 0; rc < (ngx_int_t) res->nrows; rc++) {
-            if (yd_int(res, rc, 2)) {
-                a = rc;
+        /* the sender's row is flagged; the other one is the receiver */
+        for (a = -1, b = -1, i = 0; i < res->nrows; i++) {
+            if (yd_int(res, i, 2)) {
+                a = i;
 
             } else {
-                b = rc;
+                b = i;
             }
         }
 
