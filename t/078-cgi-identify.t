@@ -130,6 +130,16 @@ is($j->{status}{code}, 0, 'and identifies');
 ($st, $j) = api(POST => '/sso/token', { app_id => 'nope' }, token => $token);
 is($st, 404, 'an unknown app_id: 404');
 is($j->{errcode}, 40401, 'errcode 40401');
+my $hidden = cgi_app(rights => 1);
+sql("UPDATE apps SET scope_all = 0, home_url = 'https://h.example/\$TOKEN\$' WHERE id = $hidden->{pk}");
+($st, $j) = api(POST => '/sso/token', { app_id => $hidden->{app_id} }, token => $token);
+is($st, 403, 'an app outside the user\'s portal: 403');
+is(db("SELECT COUNT(*) FROM sso_tokens WHERE app_pk = $hidden->{pk}"), 0, 'and no token');
+sql("INSERT INTO app_scope (app_pk, kind, target_id) VALUES ($hidden->{pk}, 2, $uid)");
+my $th = sso_token($token, { app_id => $hidden->{app_id} });
+is($th->{url}, "https://h.example/$th->{token}", 'in scope by user: a token and its url');
+($st, $j) = api(POST => '/sso/token', { app_id => $hidden->{app_id} }, token => $bare->{token});
+is($st, 401, 'a disabled user gets nothing');
 ($st, $j) = api(POST => '/sso/token', { app_id => 5 }, token => $token);
 is($st, 400, 'app_id must be a string');
 

@@ -896,33 +896,60 @@ ngx_http_youdu_cgi_group_ismember(ngx_http_youdu_ctx_t *ctx)
 }
 
 
-#define YD_CGI_GROUP_ROUTE(path, handler, env, rights, flags)                \
-    { { NGX_HTTP_GET|NGX_HTTP_POST, path, handler, YD_AUTH_NONE, 0, flags }, \
-      env, rights }
-
-#define YD_CGI_G(path, handler)                                              \
-    YD_CGI_GROUP_ROUTE(path, handler, YD_CGI_ENV_NORMAL, YD_APP_RIGHT_GROUP, 0)
-
-
 const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_group_routes[] = {
 
-    YD_CGI_G("/group/create", ngx_http_youdu_cgi_group_create),
-    YD_CGI_G("/group/delete", ngx_http_youdu_cgi_group_delete),
-    YD_CGI_G("/group/update", ngx_http_youdu_cgi_group_update),
-    YD_CGI_G("/group/info", ngx_http_youdu_cgi_group_info),
-    YD_CGI_G("/group/list", ngx_http_youdu_cgi_group_list),
-    YD_CGI_G("/group/addmember", ngx_http_youdu_cgi_group_addmember),
-    YD_CGI_G("/group/delmember", ngx_http_youdu_cgi_group_delmember),
-    YD_CGI_G("/group/ismember", ngx_http_youdu_cgi_group_ismember),
+    { { NGX_HTTP_GET|NGX_HTTP_POST, "/group/create",
+        ngx_http_youdu_cgi_group_create, YD_AUTH_NONE, 0, 0 },
+      YD_CGI_ENV_NORMAL, YD_APP_RIGHT_GROUP },
 
-    YD_CGI_G("/session/create", ngx_http_youdu_cgi_session_create),
-    YD_CGI_G("/session/get", ngx_http_youdu_cgi_session_get),
-    YD_CGI_G("/session/update", ngx_http_youdu_cgi_session_update),
-    YD_CGI_G("/session/send", ngx_http_youdu_cgi_session_send),
+    { { NGX_HTTP_GET|NGX_HTTP_POST, "/group/delete",
+        ngx_http_youdu_cgi_group_delete, YD_AUTH_NONE, 0, 0 },
+      YD_CGI_ENV_NORMAL, YD_APP_RIGHT_GROUP },
+
+    { { NGX_HTTP_GET|NGX_HTTP_POST, "/group/update",
+        ngx_http_youdu_cgi_group_update, YD_AUTH_NONE, 0, 0 },
+      YD_CGI_ENV_NORMAL, YD_APP_RIGHT_GROUP },
+
+    { { NGX_HTTP_GET|NGX_HTTP_POST, "/group/info",
+        ngx_http_youdu_cgi_group_info, YD_AUTH_NONE, 0, 0 },
+      YD_CGI_ENV_NORMAL, YD_APP_RIGHT_GROUP },
+
+    { { NGX_HTTP_GET|NGX_HTTP_POST, "/group/list",
+        ngx_http_youdu_cgi_group_list, YD_AUTH_NONE, 0, 0 },
+      YD_CGI_ENV_NORMAL, YD_APP_RIGHT_GROUP },
+
+    { { NGX_HTTP_GET|NGX_HTTP_POST, "/group/addmember",
+        ngx_http_youdu_cgi_group_addmember, YD_AUTH_NONE, 0, 0 },
+      YD_CGI_ENV_NORMAL, YD_APP_RIGHT_GROUP },
+
+    { { NGX_HTTP_GET|NGX_HTTP_POST, "/group/delmember",
+        ngx_http_youdu_cgi_group_delmember, YD_AUTH_NONE, 0, 0 },
+      YD_CGI_ENV_NORMAL, YD_APP_RIGHT_GROUP },
+
+    { { NGX_HTTP_GET|NGX_HTTP_POST, "/group/ismember",
+        ngx_http_youdu_cgi_group_ismember, YD_AUTH_NONE, 0, 0 },
+      YD_CGI_ENV_NORMAL, YD_APP_RIGHT_GROUP },
+
+    { { NGX_HTTP_GET|NGX_HTTP_POST, "/session/create",
+        ngx_http_youdu_cgi_session_create, YD_AUTH_NONE, 0, 0 },
+      YD_CGI_ENV_NORMAL, YD_APP_RIGHT_GROUP },
+
+    { { NGX_HTTP_GET|NGX_HTTP_POST, "/session/get",
+        ngx_http_youdu_cgi_session_get, YD_AUTH_NONE, 0, 0 },
+      YD_CGI_ENV_NORMAL, YD_APP_RIGHT_GROUP },
+
+    { { NGX_HTTP_GET|NGX_HTTP_POST, "/session/update",
+        ngx_http_youdu_cgi_session_update, YD_AUTH_NONE, 0, 0 },
+      YD_CGI_ENV_NORMAL, YD_APP_RIGHT_GROUP },
+
+    { { NGX_HTTP_GET|NGX_HTTP_POST, "/session/send",
+        ngx_http_youdu_cgi_session_send, YD_AUTH_NONE, 0, 0 },
+      YD_CGI_ENV_NORMAL, YD_APP_RIGHT_GROUP },
 
     /* single sign-on: no app, no crypto */
-    YD_CGI_GROUP_ROUTE("/identify", ngx_http_youdu_cgi_identify,
-                       YD_CGI_ENV_NONE, 0, YD_CGI_NO_APP),
+    { { NGX_HTTP_GET|NGX_HTTP_POST, "/identify",
+        ngx_http_youdu_cgi_identify, YD_AUTH_NONE, 0, YD_CGI_NO_APP },
+      YD_CGI_ENV_NONE, 0 },
 
     { { 0, NULL, NULL, 0, 0, 0 }, 0, 0 }
 };

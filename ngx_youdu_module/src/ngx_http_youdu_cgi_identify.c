@@ -11,6 +11,7 @@
 
 
 #include "ngx_http_youdu_cgi_group.h"
+#include "ngx_http_youdu_apps.h"
 
 
 #define YD_SSO_TOKEN_TTL      180
@@ -251,14 +252,21 @@ ngx_http_youdu_sso_token(ngx_http_youdu_ctx_t *ctx)
 
         /* an unknown id matches nothing; the statement runs anyway */
         return yd_sql(ctx,
-            "SELECT id, home_url FROM apps WHERE app_id = ? AND enabled = 1",
-            "s", &st->app_id);
+            "SELECT id, home_url, " YD_APP_VISIBLE_COND("?", "apps.id") " "
+            "FROM apps WHERE app_id = ? AND enabled = 1",
+            "iis", ctx->me.uid, ctx->me.uid, &st->app_id);
 
     case 1:
         if (st->app_id.len) {
             if (res->nrows == 0) {
                 return yd_error(ctx, NGX_HTTP_NOT_FOUND, YD_ERR_NOT_FOUND,
                                 "no enabled app \"%V\"", &st->app_id);
+            }
+
+            if (!yd_int(res, 0, 2)) {
+                return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_FORBIDDEN,
+                                "the app \"%V\" is not in your app portal",
+                                &st->app_id);
             }
 
             st->app_pk = yd_cell(res, 0, 0);
