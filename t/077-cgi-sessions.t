@@ -191,6 +191,28 @@ err_call('send 1:1 to an unknown receiver', 300001, '/session/send',
 err_call('send 1:1 to oneself', 300001, '/session/send',
          { sender => $ua->{account}, receiver => $ua->{account}, msgType => 'text', text => { content => 'x' } });
 
+# concurrent first sends to a new peer: one conversation, every message once
+my $uf = new_user();
+my @kids;
+for my $i (1 .. 6) {
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        my ($c) = eval { cgi_call($app, '/session/send', { sender => $uc->{account}, receiver => $uf->{account},
+                                                           msgType => 'text', text => { content => "race $i" } }, token => $tok) };
+        exit(defined $c && $c == 0 ? 0 : 1);
+    }
+    push @kids, $pid;
+}
+my $kid_fail = 0;
+for (@kids) { waitpid($_, 0); $kid_fail++ if $? }
+is($kid_fail, 0, 'six concurrent 1:1 sends all succeed');
+my $rkey = $uc->{id} < $uf->{id} ? "$uc->{id}:$uf->{id}" : "$uf->{id}:$uc->{id}";
+is(db("SELECT COUNT(*) FROM conversations WHERE direct_key = '$rkey'"), 1, 'into one direct conversation');
+my $rc = db("SELECT id FROM conversations WHERE direct_key = '$rkey'");
+is(db("SELECT CONCAT(COUNT(*), '/', MIN(seq), '/', MAX(seq), '/', COUNT(DISTINCT body)) FROM messages WHERE conv_id = $rc"),
+   '6/1/6/6', 'six messages, seq 1..6 without gaps');
+is(db("SELECT COUNT(*) FROM conversation_members WHERE conv_id = $rc"), 2, 'two members');
+
 # --- send into a group (a group id is a session id) ----------------------------------
 my $gid = (call('/group/create', { name => 'G' }))[1]{id};
 ok_call('add a and b to a group', '/group/addmember', { id => $gid, userList => [$ua->{account}, $ub->{account}] });

@@ -835,9 +835,20 @@ ngx_http_youdu_cgi_session_send(ngx_http_youdu_ctx_t *ctx)
 
         g->key.len = ngx_sprintf(g->key.data, "%L:%L", a, b) - g->key.data;
 
-        return yd_begin(ctx);
+        /* usually it exists: no transaction */
+        return yd_sql(ctx, "SELECT id FROM conversations WHERE direct_key = ?",
+                      "s", &g->key);
 
     case 2:
+        if (res->nrows) {
+            c->conv_id = yd_int(res, 0, 0);
+            ctx->stage = 6;
+            return yd_conv_load_id(ctx);
+        }
+
+        return yd_begin(ctx);
+
+    case 3:
         /* the 1:1 conversation, made as POST /conversations would; a
          * concurrent maker waits on the key and we get its row */
         return yd_sql(ctx,
@@ -846,7 +857,7 @@ ngx_http_youdu_cgi_session_send(ngx_http_youdu_ctx_t *ctx)
             "UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)",
             "s", &g->key);
 
-    case 3:
+    case 4:
         c->conv_id = res->insert_id;
 
         return yd_sql(ctx,
@@ -854,16 +865,12 @@ ngx_http_youdu_cgi_session_send(ngx_http_youdu_ctx_t *ctx)
             "joined_seq) VALUES (?, ?, 0, 1), (?, ?, 0, 1)",
             "iiii", c->conv_id, ctx->me.uid, c->conv_id, g->peer);
 
-    case 4:
+    case 5:
         return yd_commit(ctx);
 
-    case 5:
-        ctx->stage = 6;
-        return yd_conv_load_id(ctx);
-
     case 6:
-        /* not reached: both paths resume at 7 */
-        return NGX_ERROR;
+        /* every path resumes at 7 */
+        return yd_conv_load_id(ctx);
 
     case 7:
         (void) yd_conv_load(ctx, 1, 0);
