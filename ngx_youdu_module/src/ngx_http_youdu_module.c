@@ -145,6 +145,7 @@ static const ngx_http_youdu_route_t  *ngx_http_youdu_tables[] = {
     ngx_http_youdu_app_routes,
     ngx_http_youdu_callback_routes,
     ngx_http_youdu_app_conv_routes,
+    ngx_http_youdu_sso_routes,
     NULL
 };
 

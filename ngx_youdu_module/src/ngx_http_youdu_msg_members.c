@@ -41,7 +41,7 @@ yd_conv_ids_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, const char *event,
 /* POST /conversations/:id/members {"user_ids"}: (re)joined members read
  * from the seq of this event on */
 
-static ngx_int_t
+ngx_int_t
 yd_conv_add_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
 {
     u_char                *sql, *p;

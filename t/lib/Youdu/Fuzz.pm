@@ -114,6 +114,8 @@ my @ROUTES = (
     # the callback queue of an app (ids that match no app or row)
     [GET    => '/admin/apps/:id/callbacks',      'admin', {}, [qw(offset limit state)]],
     [POST   => '/admin/apps/:id/callbacks/:cbid/retry', 'admin', {}, []],
+    # single sign-on tokens for the app portal
+    [POST   => '/sso/token',                     'user',  { app_id => 'str' }, []],
 );
 
 sub app_fields {
