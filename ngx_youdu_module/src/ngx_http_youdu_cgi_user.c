@@ -1013,18 +1013,18 @@ yd_cgi_user_delete_w(ngx_http_youdu_ctx_t *ctx, yd_cgi_org_w_t *w,
 
         w->target = yd_int(res, 0, 0);
 
-        /* memberships, attributes and sessions go with the row; history
-         * (conversations, files) keeps it: that is what quit is for */
+        /* as an admin delete: memberships, attributes, sessions and
+         * conversation memberships go with the row, files and messages
+         * stay without it; /cgi/user/quit keeps the account instead */
         return yd_cgi_org_in(ctx, "DELETE FROM users WHERE id IN (", ")",
                              NULL, 0, cu->ids, cu->nids, 1);
 
     case 2:
         if (res->err_no == YD_DB_ER_ROW_IS_REFERENCED) {
             return yd_cgi_fail(ctx, YD_CGI_INVALID_USERID,
-                               "a user to delete has conversations or "
-                               "files: use /cgi/user/quit to retire the "
-                               "account and keep its history (nothing was "
-                               "deleted)");
+                               "a user to delete is still referenced: use "
+                               "/cgi/user/quit to retire the account "
+                               "(nothing was deleted)");
         }
 
         if (res->err_no) {

@@ -527,13 +527,20 @@ ngx_http_youdu_cgi_user_restore(ngx_http_youdu_ctx_t *ctx)
         return rc;
     }
 
-    if (yd_cgi_field(ctx, "account") || rc != NGX_OK || st->id == 0) {
-        if (yd_cgi_org_uid(ctx, "account", &st->account) != NGX_OK) {
-            return NGX_DONE;
+    if (rc != NGX_OK) {
+        st->id = 0;
+    }
+
+    if (yd_cgi_str(ctx, "account", &st->account) == NGX_DECLINED) {
+        if (st->id == 0) {
+            return yd_cgi_fail(ctx, YD_CGI_MISS_USERID,
+                               "send the gid or the account of the user");
         }
 
-    } else {
         ngx_str_set(&st->account, "");
+
+    } else if (yd_cgi_org_uid(ctx, "account", &st->account) != NGX_OK) {
+        return NGX_DONE;
     }
 
     st->w.detail = json_deep_copy(ctx->cgi->data);
