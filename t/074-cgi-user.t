@@ -14,6 +14,8 @@ use Digest::MD5 qw(md5_hex);
 use Youdu::Test;
 use Youdu::Cgi;
 use Youdu::Msg qw(new_conv);
+use Youdu::WS;
+use Time::HiRes qw(time);
 
 binmode(Test::More->builder->$_, ":utf8") for qw(output failure_output todo_output);
 
@@ -298,6 +300,30 @@ err_('stateupdate state 9', 300303, '/user/enable/stateupdate', { userIdList => 
 err_('stateupdate the last super admin', 300223, '/user/enable/stateupdate', { userIdList => ['admin'], enableState => -1 });
 err_('enable/state unknown', 300225, '/user/enable/state', undef, query => { userId => 'nobody-at-all' });
 is(users_state(), $s1, 'refused state updates changed nothing');
+
+# their push connections are kicked at once, like an admin's disable
+sub kicked_ok {
+    my ($c, $n) = @_;
+    my $t0 = time;
+    my $k;
+    1 while ($k = ws_json($c, 8)) && $k->{type} eq 'org';
+    is_deeply($k, { type => 'kicked', reason => 'account disabled' }, "$n: kicked");
+    ok(time - $t0 < 1.5, sprintf("$n: at once (took %.2fs)", time - $t0));
+}
+{
+    my ($wid, $wacc, $wpw) = create_user();
+    my $ws = ws_auth(scalar login_as($wacc, $wpw));
+    ok_('stateupdate -1 of a connected user', '/user/enable/stateupdate', { userIdList => [$wacc], enableState => -1 });
+    kicked_ok($ws, 'disabled');
+    ok_('stateupdate 1', '/user/enable/stateupdate', { userIdList => [$wacc], enableState => 1 });
+    $ws = ws_auth(scalar login_as($wacc, $wpw));
+    ok_('update enableState -1 of a connected user', '/user/update', { userId => $wacc, enableState => -1 });
+    kicked_ok($ws, 'disabled by update');
+    ok_('update enableState 1', '/user/update', { userId => $wacc, enableState => 1 });
+    $ws = ws_auth(scalar login_as($wacc, $wpw));
+    ok_('quit of a connected user', '/user/quit', { accList => [$wacc] });
+    kicked_ok($ws, 'quit');
+}
 
 # --- resignation ---------------------------------------------------------------
 ($code, $d, $j) = cgi_call($org, '/user/quit', { accList => [$u2], buin => 1 }, token => $tok);
