@@ -20,6 +20,7 @@ use Time::HiRes qw(time);
 binmode(Test::More->builder->$_, ":utf8") for qw(output failure_output todo_output);
 
 my $org = cgi_builtin_app('sysOrgAssistant');
+my $admin = admin_token();
 my $tok = cgi_token($org);
 
 sub db { my $s = sql(@_); $s =~ s/\n\z//; utf8::decode($s); return $s }
@@ -332,6 +333,10 @@ ok(defined $j->{encrypt} && length $j->{encrypt}, 'quit replies with an encrypt 
 is(db("SELECT CONCAT(quit_at IS NOT NULL, ' ', enable_state) FROM users WHERE id = $gid2"), '1 -1', 'quit and disabled');
 is(db("SELECT COUNT(*) FROM user_depts WHERE user_id = $gid2"), 0, 'left the org chart');
 is(db("SELECT COUNT(*) FROM user_quit_depts WHERE user_id = $gid2"), 2, 'memberships kept aside');
+$r = json_ok('change feed after quit', GET => '/org/changes?since=' . (ver() - 1), undef, token => $emp);
+ok((grep { $_ == $gid2 } @{ $r->{deleted_users} }), 'employees see the user leave');
+$r = json_ok('REST members of C', GET => "/org/departments/$dC", undef, token => $admin);
+ok(!(grep { $_->{id} == $gid2 } @{ $r->{members} }), 'not a member of C any more (REST)');
 err_('a user who quit is not found', 300225, '/user/get', undef, query => { userId => $u2 });
 $d = ok_('nor listed', '/user/list', undef, query => { deptId => $dC });
 ok(!(grep { $_->{userId} eq $u2 } @{ $d->{userList} }), 'not in user/list');
