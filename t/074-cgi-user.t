@@ -45,6 +45,12 @@ sub java_user_ok {
     }
 }
 
+# the checks of "the last super admin" need admin to be the only one:
+# other tests' super admins are made admins meanwhile
+my @supers = grep { length } split /\n/, db("SELECT id FROM users WHERE role = 2 AND account <> 'admin'");
+sql("UPDATE users SET role = 1 WHERE id IN (" . join(',', @supers) . ")") if @supers;
+END { sql("UPDATE users SET role = 2 WHERE id IN (" . join(',', @supers) . ")") if @supers }
+
 my $dA = create_dept(name => uniq('ua'));
 my $dB = create_dept(name => uniq('ub'), parent_id => $dA);
 my $dC = create_dept(name => uniq('uc'));
@@ -289,6 +295,13 @@ $r = json_ok('change feed', GET => '/org/changes?since=' . (ver() - 1), undef, t
 ok((grep { $_ == $kid } @{ $r->{deleted_users} }), 'employees see the disabled user leave');
 ok_('stateupdate 1', '/user/enable/stateupdate', { userIdList => [$kacc, $u3], enableState => 1 });
 ok(login_as($kacc, $kpw), 'enabled again: login works');
+{
+    my ($sid, $sacc) = create_user();
+    sql("UPDATE users SET role = 2 WHERE id = $sid");
+    ok_('another super admin may be disabled', '/user/enable/stateupdate', { userIdList => [$sacc], enableState => -1 });
+    err_('but then not admin', 300223, '/user/enable/stateupdate', { userIdList => ['admin', $sacc], enableState => -1 });
+    sql("UPDATE users SET role = 0 WHERE id = $sid");
+}
 $s1 = users_state();
 err_('stateupdate unknown user', 300225, '/user/enable/stateupdate', { userIdList => [$kacc, 'nobody-at-all'], enableState => -1 });
 err_('stateupdate no list', 300204, '/user/enable/stateupdate', { enableState => -1 });

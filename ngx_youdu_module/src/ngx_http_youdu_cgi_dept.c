@@ -733,6 +733,7 @@ static ngx_int_t
 yd_cgi_dept_listing(ngx_http_youdu_ctx_t *ctx, const char *sql,
     ngx_uint_t with_self)
 {
+    json_t              *list;
     ngx_int_t            rc;
     yd_cgi_dept_read_t  *rd = ctx->data;
 
@@ -780,9 +781,14 @@ yd_cgi_dept_listing(ngx_http_youdu_ctx_t *ctx, const char *sql,
         return yd_sql(ctx, sql, "is", rd->id, &rd->path);
 
     default:
-        if (json_array_extend(rd->obj, yd_cgi_dept_list_json(ctx->res))
-            != 0)
-        {
+        list = yd_cgi_dept_list_json(ctx->res);
+        rc = (list == NULL || json_array_extend(rd->obj, list) != 0);
+
+        if (list) {
+            json_decref(list);
+        }
+
+        if (rc) {
             return NGX_ERROR;
         }
 

@@ -70,6 +70,11 @@ yd_cgi_org_run(ngx_http_youdu_ctx_t *ctx, yd_cgi_org_w_t *w)
         switch (w->phase) {
 
         case 0:
+            /* the pool owns the audit detail until the audit row */
+            if (w->detail && yd_org_keep(ctx, w->detail) == NULL) {
+                return NGX_ERROR;
+            }
+
             w->phase = 1;
             return yd_begin(ctx);
 
@@ -103,9 +108,8 @@ yd_cgi_org_run(ngx_http_youdu_ctx_t *ctx, yd_cgi_org_w_t *w)
 
         case 5:
             w->phase = 6;
-            rc = yd_org_audit(ctx, w->action, w->target, w->detail);
-            w->detail = NULL;
-            return rc;
+            return yd_org_audit(ctx, w->action, w->target,
+                                w->detail ? json_incref(w->detail) : NULL);
 
         case 6:
             w->phase = 7;
@@ -313,6 +317,10 @@ yd_cgi_org_uid_list(ngx_http_youdu_ctx_t *ctx, const char *key,
         }
 
         s = ngx_array_push(a);
+        if (s == NULL) {
+            return NGX_ERROR;
+        }
+
         s->data = (u_char *) json_string_value(e);
         s->len = json_string_length(e);
 

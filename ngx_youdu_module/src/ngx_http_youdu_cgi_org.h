@@ -20,6 +20,11 @@
 #define YD_CGI_MAX_ATTRS        50
 #define YD_CGI_SEARCH_LIMIT     500
 
+/* the super admins who can still sign in: the last one is protected */
+#define YD_CGI_SUPERS_SQL                                                    \
+    "(SELECT COUNT(*) FROM users WHERE role = 2 AND enable_state = 1 "      \
+    "AND quit_at IS NULL)"
+
 /* the cgi department object's columns: {id,name,parentId,sortId,alias} */
 #define YD_CGI_DEPT_COLS                                                     \
     "d.id, IFNULL(d.parent_id, -1), d.name, d.sort_id, IFNULL(d.alias, '')"

@@ -180,10 +180,14 @@ yd_cgi_user_parse(ngx_http_youdu_ctx_t *ctx, yd_cgi_user_t *cu,
 
     cu->has_short = (rc == NGX_OK);
 
-    if (yd_cgi_user_depts(ctx, cu) != NGX_OK
-        || yd_cgi_user_attrs(ctx, cu) != NGX_OK)
-    {
-        return NGX_DONE;
+    rc = yd_cgi_user_depts(ctx, cu);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = yd_cgi_user_attrs(ctx, cu);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     if (create && !u->has_depts) {
@@ -491,7 +495,7 @@ yd_cgi_user_attrs_insert(ngx_http_youdu_ctx_t *ctx, yd_cgi_user_t *cu)
 
 /* inside the org lock: the user (if any) and what the write refers to.
  * Columns: id, role, quit?, enable_state, mobile taken by another user,
- * super admins, departments found; one row even for an unknown account */
+ * super admins who can sign in, departments found; one row even for an unknown account */
 
 static ngx_int_t
 yd_cgi_user_dept_check(ngx_http_youdu_ctx_t *ctx, yd_cgi_user_t *cu)
@@ -506,7 +510,7 @@ yd_cgi_user_dept_check(ngx_http_youdu_ctx_t *ctx, yd_cgi_user_t *cu)
         "SELECT u.id, u.role, u.quit_at IS NOT NULL, u.enable_state, "
         "(SELECT COUNT(*) FROM users m WHERE m.mobile = ? AND ? <> '' "
         "AND m.account <> ?), "
-        "(SELECT COUNT(*) FROM users WHERE role = 2), "
+        YD_CGI_SUPERS_SQL ", "
         "(SELECT COUNT(*) FROM departments WHERE id IN (-1", ", ?", "", n,
         ")) FROM (SELECT 1) one LEFT JOIN users u ON u.account = ?");
     p = ngx_pcalloc(ctx->pool, (n + 4) * sizeof(ngx_youdu_db_param_t));
@@ -677,7 +681,8 @@ yd_cgi_user_update_w(ngx_http_youdu_ctx_t *ctx, yd_cgi_org_w_t *w,
         }
 
         if (u->has_enable && u->enable_state != 1
-            && yd_int(res, 0, 1) == YD_ROLE_SUPER && yd_int(res, 0, 5) <= 1)
+            && yd_int(res, 0, 1) == YD_ROLE_SUPER && yd_int(res, 0, 3) == 1
+            && yd_int(res, 0, 5) <= 1)
         {
             return yd_cgi_fail(ctx, YD_CGI_INVALID_USERID,
                                "\"%V\" is the last super admin and stays "
@@ -922,6 +927,7 @@ ngx_http_youdu_cgi_user_batchdelete(ngx_http_youdu_ctx_t *ctx)
 static ngx_int_t
 yd_cgi_user_delete_start(ngx_http_youdu_ctx_t *ctx, ngx_uint_t batch)
 {
+    ngx_int_t       rc;
     ngx_str_t      *s;
     yd_cgi_user_t  *cu = ctx->data;
 
@@ -936,10 +942,10 @@ yd_cgi_user_delete_start(ngx_http_youdu_ctx_t *ctx, ngx_uint_t batch)
     }
 
     if (batch) {
-        if (yd_cgi_org_uid_list(ctx, "delList", YD_CGI_MAX_DELLIST,
-                                &cu->names) != NGX_OK)
-        {
-            return NGX_DONE;
+        rc = yd_cgi_org_uid_list(ctx, "delList", YD_CGI_MAX_DELLIST,
+                                 &cu->names);
+        if (rc != NGX_OK) {
+            return rc;
         }
 
     } else {
@@ -980,9 +986,9 @@ yd_cgi_user_delete_w(ngx_http_youdu_ctx_t *ctx, yd_cgi_org_w_t *w,
 
     case 0:
         return yd_cgi_org_in(ctx,
-            "SELECT id, account, role, "
-            "(SELECT COUNT(*) FROM users WHERE role = 2) "
-            "FROM users WHERE account IN (", ")", NULL, 0,
+            "SELECT id, account, role = 2 AND enable_state = 1 "
+            "AND quit_at IS NULL, " YD_CGI_SUPERS_SQL
+            " FROM users WHERE account IN (", ")", NULL, 0,
             yd_cgi_org_str_params(ctx->pool, cu->names), cu->names->nelts,
             0);
 
@@ -994,7 +1000,7 @@ yd_cgi_user_delete_w(ngx_http_youdu_ctx_t *ctx, yd_cgi_org_w_t *w,
         supers = 0;
 
         for (i = 0; i < res->nrows; i++) {
-            supers += (yd_int(res, i, 2) == YD_ROLE_SUPER);
+            supers += yd_int(res, i, 2);
         }
 
         if (supers && supers >= yd_int(res, 0, 3)) {

@@ -298,10 +298,10 @@ ngx_http_youdu_cgi_user_enable_update(ngx_http_youdu_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    if (yd_cgi_org_uid_list(ctx, "userIdList", YD_CGI_MAX_USERLIST,
-                            &st->names) != NGX_OK)
-    {
-        return NGX_DONE;
+    rc = yd_cgi_org_uid_list(ctx, "userIdList", YD_CGI_MAX_USERLIST,
+                             &st->names);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     rc = yd_cgi_org_int(ctx, "enableState", -1, 1,
@@ -327,7 +327,7 @@ static ngx_int_t
 yd_cgi_state_w(ngx_http_youdu_ctx_t *ctx, yd_cgi_org_w_t *w,
     ngx_uint_t step)
 {
-    ngx_uint_t              i;
+    ngx_uint_t              i, supers;
     yd_cgi_state_t         *st = (yd_cgi_state_t *) w;
     ngx_youdu_db_param_t   *pre;
     ngx_youdu_db_result_t  *res = ctx->res;
@@ -336,9 +336,8 @@ yd_cgi_state_w(ngx_http_youdu_ctx_t *ctx, yd_cgi_org_w_t *w,
 
     case 0:
         return yd_cgi_org_in(ctx,
-            "SELECT id, account, role, "
-            "(SELECT COUNT(*) FROM users WHERE role = 2 "
-            "AND enable_state = 1) FROM users "
+            "SELECT id, account, role = 2 AND enable_state = 1, "
+            YD_CGI_SUPERS_SQL " FROM users "
             "WHERE quit_at IS NULL AND account IN (", ")", NULL, 0,
             yd_cgi_org_str_params(ctx->pool, st->names), st->names->nelts,
             0);
@@ -349,15 +348,15 @@ yd_cgi_state_w(ngx_http_youdu_ctx_t *ctx, yd_cgi_org_w_t *w,
         }
 
         if (st->state != 1) {
+            supers = 0;
+
             for (i = 0; i < res->nrows; i++) {
-                if (yd_int(res, i, 2) == YD_ROLE_SUPER
-                    && yd_int(res, 0, 3) <= 1)
-                {
-                    return yd_cgi_fail(ctx, YD_CGI_INVALID_USERID,
-                                       "\"%V\" is the last super admin and "
-                                       "stays enabled",
-                                       yd_cell(res, i, 1));
-                }
+                supers += yd_int(res, i, 2);
+            }
+
+            if (supers && (int64_t) supers >= yd_int(res, 0, 3)) {
+                return yd_cgi_fail(ctx, YD_CGI_INVALID_USERID,
+                                   "the last super admin stays enabled");
             }
 
             if (yd_cgi_org_recheck_rows(ctx, w, res) != NGX_OK) {
@@ -395,6 +394,7 @@ yd_cgi_state_w(ngx_http_youdu_ctx_t *ctx, yd_cgi_org_w_t *w,
 ngx_int_t
 ngx_http_youdu_cgi_user_quit(ngx_http_youdu_ctx_t *ctx)
 {
+    ngx_int_t        rc;
     yd_cgi_state_t  *st = ctx->data;
 
     if (ctx->stage != 0) {
@@ -406,10 +406,10 @@ ngx_http_youdu_cgi_user_quit(ngx_http_youdu_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    if (yd_cgi_org_uid_list(ctx, "accList", YD_CGI_MAX_USERLIST,
-                            &st->names) != NGX_OK)
-    {
-        return NGX_DONE;
+    rc = yd_cgi_org_uid_list(ctx, "accList", YD_CGI_MAX_USERLIST,
+                             &st->names);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     st->w.detail = json_deep_copy(ctx->cgi->data);
@@ -432,9 +432,9 @@ yd_cgi_quit_w(ngx_http_youdu_ctx_t *ctx, yd_cgi_org_w_t *w,
 
     case 0:
         return yd_cgi_org_in(ctx,
-            "SELECT id, account, role, quit_at IS NOT NULL, "
-            "(SELECT COUNT(*) FROM users WHERE role = 2 AND quit_at IS NULL) "
-            "FROM users WHERE account IN (", ") ORDER BY quit_at IS NOT NULL",
+            "SELECT id, account, role = 2 AND enable_state = 1 "
+            "AND quit_at IS NULL, quit_at IS NOT NULL, " YD_CGI_SUPERS_SQL
+            " FROM users WHERE account IN (", ") ORDER BY quit_at IS NOT NULL",
             NULL, 0, yd_cgi_org_str_params(ctx->pool, st->names),
             st->names->nelts, 0);
 
@@ -447,7 +447,7 @@ yd_cgi_quit_w(ngx_http_youdu_ctx_t *ctx, yd_cgi_org_w_t *w,
         supers = 0;
 
         for (i = 0; i < res->nrows && yd_int(res, i, 3) == 0; i++) {
-            supers += (yd_int(res, i, 2) == YD_ROLE_SUPER);
+            supers += yd_int(res, i, 2);
         }
 
         if (supers && (int64_t) supers >= yd_int(res, 0, 4)) {
