@@ -495,7 +495,8 @@ yd_cgi_user_attrs_insert(ngx_http_youdu_ctx_t *ctx, yd_cgi_user_t *cu)
 
 /* inside the org lock: the user (if any) and what the write refers to.
  * Columns: id, role, quit?, enable_state, mobile taken by another user,
- * super admins who can sign in, departments found; one row even for an unknown account */
+ * super admins who can sign in, departments found; one row even for an
+ * unknown account */
 
 static ngx_int_t
 yd_cgi_user_dept_check(ngx_http_youdu_ctx_t *ctx, yd_cgi_user_t *cu)
@@ -1040,7 +1041,8 @@ yd_cgi_user_delete_w(ngx_http_youdu_ctx_t *ctx, yd_cgi_org_w_t *w,
         sql = yd_org_placeholders(ctx->pool,
             "INSERT INTO org_changes (version, kind, target_id, op) VALUES ",
             "(?, 2, ?, 2)", ", ", cu->nids, "");
-        p = ngx_pcalloc(ctx->pool, 2 * cu->nids * sizeof(ngx_youdu_db_param_t));
+        p = ngx_pcalloc(ctx->pool,
+                        2 * cu->nids * sizeof(ngx_youdu_db_param_t));
         if (sql == NULL || p == NULL) {
             return NGX_ERROR;
         }

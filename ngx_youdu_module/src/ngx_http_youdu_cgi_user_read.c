@@ -33,8 +33,8 @@ yd_cgi_user_read_new(ngx_http_youdu_ctx_t *ctx, ngx_uint_t nparams)
         return NULL;
     }
 
-    rd->users.params = ngx_pcalloc(ctx->pool,
-                                   (nparams + 1) * sizeof(ngx_youdu_db_param_t));
+    rd->users.params = ngx_pcalloc(ctx->pool, (nparams + 1)
+                                              * sizeof(ngx_youdu_db_param_t));
     if (rd->users.params == NULL) {
         return NULL;
     }
