@@ -156,6 +156,10 @@ $d = ok_('getid without alias', '/dept/getid', undef);
 is(ref $d->{aliasList}, 'ARRAY', 'aliasList is an array');
 ok((grep { $_->{id} == $b_id && $_->{alias} eq "al-$b_id" } @{ $d->{aliasList} }), 'lists ours');
 err_('getid unknown alias', 300114, '/dept/getid', undef, query => { alias => 'no-such-alias' });
+$d = ok_('HDJ: dept/list?alias=', '/dept/list', undef, query => { alias => "al-$b_id" });
+is($d->{id}, $b_id, 'enc{"id"} as getid');
+is($d->{deptList}[0]{id}, $b_id, 'and the list of that department');
+err_('dept/list with an unknown alias', 300114, '/dept/list', undef, query => { alias => 'no-such-alias' });
 
 # --- update -----------------------------------------------------------------
 my $vu = ver();

@@ -36,6 +36,7 @@ typedef struct {
 
 typedef struct {
     int64_t                   id;
+    ngx_str_t                 alias;
     ngx_str_t                 path;
     yd_cgi_users_t            users;
     json_t                   *obj;
@@ -749,6 +750,15 @@ yd_cgi_dept_listing(ngx_http_youdu_ctx_t *ctx, const char *sql,
 
         rc = yd_cgi_dept_id(ctx, "id", &rd->id);
 
+        /* huangdijia/youdu's getId() asks dept/list?alias= */
+        if (rc == NGX_DECLINED && with_self
+            && yd_cgi_str(ctx, "alias", &rd->alias) == NGX_OK)
+        {
+            return yd_sql(ctx,
+                "SELECT " YD_CGI_DEPT_COLS ", d.path FROM departments d "
+                "WHERE d.alias = ?", "s", &rd->alias);
+        }
+
         if (rc == NGX_DECLINED) {
             return yd_cgi_fail(ctx, YD_CGI_MISS_DEPTID,
                                "id is missing (0 is the root)");
@@ -764,10 +774,15 @@ yd_cgi_dept_listing(ngx_http_youdu_ctx_t *ctx, const char *sql,
 
     case 1:
         if (ctx->res->nrows == 0) {
-            return yd_cgi_fail(ctx, YD_CGI_DEPT_NOT_EXIST,
-                               "department %L does not exist", rd->id);
+            return rd->alias.len
+                   ? yd_cgi_fail(ctx, YD_CGI_DEPT_NOT_EXIST,
+                                 "no department has the alias \"%V\"",
+                                 &rd->alias)
+                   : yd_cgi_fail(ctx, YD_CGI_DEPT_NOT_EXIST,
+                                 "department %L does not exist", rd->id);
         }
 
+        rd->id = yd_int(ctx->res, 0, 0);
         rd->path = *yd_cell(ctx->res, 0, 5);
         rd->obj = yd_org_keep(ctx, json_array());
         if (rd->obj == NULL) {
@@ -792,7 +807,11 @@ yd_cgi_dept_listing(ngx_http_youdu_ctx_t *ctx, const char *sql,
             return NGX_ERROR;
         }
 
-        return yd_cgi_ok(ctx, json_pack("{s:O}", "deptList", rd->obj));
+        return yd_cgi_ok(ctx, rd->alias.len
+                              ? json_pack("{s:I,s:O}", "id",
+                                          (json_int_t) rd->id, "deptList",
+                                          rd->obj)
+                              : json_pack("{s:O}", "deptList", rd->obj));
     }
 }
 
