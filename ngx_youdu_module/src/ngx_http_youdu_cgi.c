@@ -47,6 +47,7 @@ const ngx_http_youdu_cgi_route_t  *ngx_http_youdu_cgi_tables[] = {
     ngx_http_youdu_cgi_msg_routes,
     ngx_http_youdu_cgi_notice_routes,
     ngx_http_youdu_cgi_group_routes,
+    ngx_http_youdu_cgi_org_routes,
     NULL
 };
 

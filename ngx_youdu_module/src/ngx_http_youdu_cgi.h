@@ -84,6 +84,7 @@ extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_avatar_routes[];
 extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_msg_routes[];
 extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_notice_routes[];
 extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_group_routes[];
+extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_org_routes[];
 
 
 /* replies (HTTP 200 always) */

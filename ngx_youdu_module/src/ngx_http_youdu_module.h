@@ -171,6 +171,8 @@ void yd_release(ngx_http_youdu_ctx_t *ctx);
 ngx_int_t yd_redis(ngx_http_youdu_ctx_t *ctx, int argc, const char **argv,
     const size_t *argvlen);
 void yd_resume(ngx_http_youdu_ctx_t *ctx);
+/* fire and forget: uid's push connections re-check their sessions */
+void ngx_http_youdu_push_recheck(int64_t uid);
 
 /* ngx_http_youdu_util.c: input helpers */
 ngx_int_t yd_json_str(ngx_http_youdu_ctx_t *ctx, json_t *obj,
