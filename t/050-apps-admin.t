@@ -447,7 +447,13 @@ my ($item) = grep { $_->{id} == $v{dept}{id} } @{ $j->{apps} };
 is_deeply($item, { id => $v{dept}{id}, app_id => $v{dept}{app_id}, name => "$vt dept",
                    description => 'for A', home_url => 'https://a.example/', logo_file_id => $logo },
           'portal item: id, app_id, name, description, home_url, logo_file_id only');
-ok((grep { $_->{app_id} eq 'sysMsgAssistant' } @{ $j->{apps} }), 'enabled built-ins are in the portal');
+ok((grep { $_->{app_id} eq 'sysOrgAssistant' } @{ $j->{apps} }), 'a built-in app with a key is in the portal');
+sql("UPDATE apps SET aes_key = NULL WHERE app_id = 'sysSmsAssistant'");
+sql("UPDATE apps SET aes_key = '" . ('A' x 43) . "=' WHERE app_id = 'sysMsgMonitor'");
+$j = json_ok('portal again', GET => '/apps', undef, token => $u{a}{token});
+ok(!(grep { $_->{app_id} eq 'sysSmsAssistant' } @{ $j->{apps} }), 'an app without a key (not set up) is not');
+ok(!(grep { $_->{app_id} eq 'sysMsgMonitor' } @{ $j->{apps} }), 'nor the message audit monitor');
+sql("UPDATE apps SET aes_key = NULL WHERE app_id = 'sysMsgMonitor'");
 
 # the logo of an app in one's portal may be downloaded, others' not
 my ($lst, undef, $lbody) = api(GET => "/files/$logo", undef, token => $u{b}{token});

@@ -1297,7 +1297,8 @@ ngx_http_youdu_app_delete(ngx_http_youdu_ctx_t *ctx)
 }
 
 
-/* GET /apps: the app portal, the enabled apps the caller may see */
+/* GET /apps: the app portal, the enabled apps with a key that the caller
+ * may see */
 
 static ngx_int_t
 ngx_http_youdu_app_portal(ngx_http_youdu_ctx_t *ctx)
@@ -1313,6 +1314,9 @@ ngx_http_youdu_app_portal(ngx_http_youdu_ctx_t *ctx)
             "SELECT a.id, a.app_id, a.name, a.description, a.home_url, "
             "a.logo_file_id FROM apps a WHERE "
             YD_APP_VISIBLE_COND("?", "a.id") " "
+            /* only apps set up for employees: a key, the message right
+             * (not the audit monitor) */
+            "AND a.aes_key IS NOT NULL AND (a.rights & 1) = 1 "
             "ORDER BY a.builtin DESC, a.name, a.id",
             "ii", ctx->me.uid, ctx->me.uid);
 
