@@ -1,0 +1,270 @@
+
+/*
+ * youdu: the replaceall payload (Youdu's names) as the bulk import's JSON
+ * document, in the thread pool.  Values are carried over as they are, so
+ * the import's own field rules judge them (a wrong type is a row error of
+ * the job); only what the import does not know is checked here: sibling
+ * departments must not share a sortId.
+ */
+
+
+#include "ngx_http_youdu_cgi_sync.h"
+
+
+/* the value under any spelling of a key, JSON null as absent */
+
+static json_t *
+yd_sync_get(json_t *o, const char *key)
+{
+    json_t  *v = yd_cgi_obj_get(o, key);
+
+    return (v && !json_is_null(v)) ? v : NULL;
+}
+
+
+static void
+yd_sync_put(json_t *dst, const char *key, json_t *src, const char *skey)
+{
+    json_t  *v = yd_sync_get(src, skey);
+
+    if (v) {
+        json_object_set(dst, key, v);
+    }
+}
+
+
+static json_t *
+yd_sync_dept(json_t *d)
+{
+    json_t  *o;
+
+    if (!json_is_object(d)) {
+        return json_incref(d);
+    }
+
+    o = json_object();
+    if (o == NULL) {
+        return NULL;
+    }
+
+    yd_sync_put(o, "id", d, "id");
+    yd_sync_put(o, "parent_id", d, "parentId");
+    yd_sync_put(o, "name", d, "name");
+    yd_sync_put(o, "sort_id", d, "sortId");
+    yd_sync_put(o, "alias", d, "alias");
+
+    return o;
+}
+
+
+/* sibling sortIds differ (0: not given) */
+
+static void
+yd_sync_check_sort(yd_imp_t *imp, json_t *depts)
+{
+    size_t   i, k;
+    json_t  *a, *b, *pa, *pb, *sa, *sb;
+
+    for (i = 0; i < json_array_size(depts); i++) {
+        a = json_array_get(depts, i);
+        pa = yd_sync_get(a, "parent_id");
+        sa = yd_sync_get(a, "sort_id");
+
+        if (!json_is_integer(pa) || !json_is_integer(sa)
+            || json_integer_value(sa) == 0)
+        {
+            continue;
+        }
+
+        for (k = 0; k < i; k++) {
+            b = json_array_get(depts, k);
+            pb = yd_sync_get(b, "parent_id");
+            sb = yd_sync_get(b, "sort_id");
+
+            if (json_is_integer(pb) && json_is_integer(sb)
+                && json_integer_value(pb) == json_integer_value(pa)
+                && json_integer_value(sb) == json_integer_value(sa))
+            {
+                yd_imp_error(imp, i + 1, "departments", "sort_id",
+                             "sortId %L is also used by deptList[%uz] under "
+                             "the same parent %L: sibling sortIds must "
+                             "differ", json_integer_value(sa), k,
+                             json_integer_value(pa));
+                break;
+            }
+        }
+    }
+}
+
+
+/* dept [ids] and deptDetail [{deptId,position,weight,sortId}] as one list */
+
+static json_t *
+yd_sync_user_depts(yd_imp_t *imp, json_t *u, ngx_uint_t row)
+{
+    size_t   i, k;
+    json_t  *ids, *det, *out, *e, *m, *id;
+
+    ids = yd_sync_get(u, "dept");
+    det = yd_sync_get(u, "deptDetail");
+
+    if (ids && !json_is_array(ids)) {
+        /* the import says what is wrong */
+        return json_incref(ids);
+    }
+
+    if (det && !json_is_array(det)) {
+        yd_imp_error(imp, row, "users", "deptDetail",
+                     "deptDetail must be an array of {deptId, position, "
+                     "weight, sortId}");
+        det = NULL;
+    }
+
+    out = json_array();
+    if (out == NULL) {
+        return NULL;
+    }
+
+    json_array_foreach(ids, i, e) {
+        m = json_object();
+        if (m == NULL) {
+            json_decref(out);
+            return NULL;
+        }
+
+        json_object_set(m, "dept_id", e);
+
+        json_array_foreach(det, k, id) {
+            if (json_is_integer(e) && json_equal(yd_sync_get(id, "deptId"), e))
+            {
+                yd_sync_put(m, "position", id, "position");
+                yd_sync_put(m, "weight", id, "weight");
+                yd_sync_put(m, "sort_id", id, "sortId");
+                break;
+            }
+        }
+
+        json_array_append_new(out, m);
+    }
+
+    /* details of departments missing from "dept" add them */
+    json_array_foreach(det, k, id) {
+        e = yd_sync_get(id, "deptId");
+
+        if (!json_is_object(id) || e == NULL) {
+            yd_imp_error(imp, row, "users", "deptDetail",
+                         "each deptDetail item needs a deptId");
+            continue;
+        }
+
+        for (i = 0; i < json_array_size(ids); i++) {
+            if (json_equal(json_array_get(ids, i), e)) {
+                break;
+            }
+        }
+
+        if (ids && i < json_array_size(ids)) {
+            continue;
+        }
+
+        m = json_object();
+        if (m == NULL) {
+            json_decref(out);
+            return NULL;
+        }
+
+        json_object_set(m, "dept_id", e);
+        yd_sync_put(m, "position", id, "position");
+        yd_sync_put(m, "weight", id, "weight");
+        yd_sync_put(m, "sort_id", id, "sortId");
+        json_array_append_new(out, m);
+    }
+
+    return out;
+}
+
+
+static json_t *
+yd_sync_user(yd_imp_t *imp, json_t *u, ngx_uint_t row)
+{
+    json_t  *o, *d;
+
+    if (!json_is_object(u)) {
+        return json_incref(u);
+    }
+
+    o = json_object();
+    if (o == NULL) {
+        return NULL;
+    }
+
+    yd_sync_put(o, "account", u, "userId");
+    yd_sync_put(o, "name", u, "name");
+    yd_sync_put(o, "gender", u, "gender");
+    yd_sync_put(o, "mobile", u, "mobile");
+    yd_sync_put(o, "phone", u, "phone");
+    yd_sync_put(o, "email", u, "email");
+    yd_sync_put(o, "enable_state", u, "enableState");
+
+    d = yd_sync_user_depts(imp, u, row);
+    if (d == NULL) {
+        json_decref(o);
+        return NULL;
+    }
+
+    json_object_set_new(o, "departments", d);
+
+    return o;
+}
+
+
+json_t *
+yd_sync_map_replaceall(yd_sync_job_t *job, yd_imp_t *imp)
+{
+    size_t   i;
+    json_t  *doc, *depts, *users, *a, *e, *m;
+
+    doc = json_object();
+    depts = json_array();
+    users = json_array();
+
+    if (doc == NULL || depts == NULL || users == NULL) {
+        goto failed;
+    }
+
+    json_object_set(doc, "departments", depts);
+    json_object_set(doc, "users", users);
+
+    a = yd_sync_get(job->payload, "deptList");
+
+    json_array_foreach(a, i, e) {
+        m = yd_sync_dept(e);
+        if (m == NULL || json_array_append_new(depts, m) != 0) {
+            goto failed;
+        }
+    }
+
+    yd_sync_check_sort(imp, depts);
+
+    a = yd_sync_get(job->payload, "userList");
+
+    json_array_foreach(a, i, e) {
+        m = yd_sync_user(imp, e, i + 1);
+        if (m == NULL || json_array_append_new(users, m) != 0) {
+            goto failed;
+        }
+    }
+
+    json_decref(depts);
+    json_decref(users);
+
+    return doc;
+
+failed:
+
+    json_decref(doc);
+    json_decref(depts);
+    json_decref(users);
+
+    return NULL;
+}
