@@ -148,8 +148,8 @@ yd_sync_submit(ngx_http_youdu_ctx_t *ctx)
         return yd_sql_try(ctx,
             "INSERT INTO org_jobs (id, app_pk, type, running, description, "
             "callback_url, callback_token, owner_pid) "
-            "VALUES (?, ?, ?, 1, 'queued', ?, ?, ?)",
-            "sizni", &sr->id, ctx->cgi->app_pk, yd_sync_type_name(sr->type),
+            "VALUES (?, ?, ?, 1, 'running: starting', ?, ?, ?)",
+            "siznni", &sr->id, ctx->cgi->app_pk, yd_sync_type_name(sr->type),
             sr->cb_url.data ? &sr->cb_url : NULL,
             sr->cb_token.data ? &sr->cb_token : NULL, (int64_t) ngx_pid);
 

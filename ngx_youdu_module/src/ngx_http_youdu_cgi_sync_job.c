@@ -30,11 +30,11 @@ static void yd_sync_beat(ngx_event_t *ev);
 
 /* the import's stages, entered at stage 1 after our own parse task */
 static const ngx_http_youdu_route_t  yd_sync_job_route = {
-    NGX_HTTP_POST, "(sync job)", yd_sync_job_run, YD_AUTH_NONE, 0, 0
+    0, "(sync job)", yd_sync_job_run, YD_AUTH_NONE, 0, 0
 };
 
 static const ngx_http_youdu_route_t  yd_sync_finish_route = {
-    NGX_HTTP_POST, "(sync job end)", yd_sync_finish, YD_AUTH_NONE, 0, 0
+    0, "(sync job end)", yd_sync_finish, YD_AUTH_NONE, 0, 0
 };
 
 
@@ -171,7 +171,8 @@ yd_sync_job_start(ngx_http_youdu_ctx_t *rctx, ngx_str_t *id,
         return NGX_ERROR;
     }
 
-    ngx_add_timer(&job->beat, YD_SYNC_BEAT_MS);
+    /* the first beat at once: the progress shows from the start */
+    ngx_add_timer(&job->beat, 1);
 
     return NGX_OK;
 }
@@ -584,7 +585,7 @@ static void yd_sync_beat_free(ngx_event_t *ev);
 
 
 static const ngx_http_youdu_route_t  yd_sync_beat_route = {
-    NGX_HTTP_POST, "(sync job heartbeat)", yd_sync_beat_run, YD_AUTH_NONE,
+    0, "(sync job heartbeat)", yd_sync_beat_run, YD_AUTH_NONE,
     0, 0
 };
 

@@ -45,7 +45,7 @@ yd_sync_xml_no_dtd(void *data, const xmlChar *name, const xmlChar *eid,
     xmlParserCtxtPtr  ctxt = data;
 
     /* a DTD is the door to XXE and entity expansion: stop here */
-    ctxt->userData = (void *) 1;
+    ctxt->_private = (void *) 1;
     xmlStopParser(ctxt);
 }
 
@@ -350,14 +350,14 @@ yd_sync_map_xml(yd_sync_job_t *job, yd_imp_t *imp)
 
     ctxt->sax->internalSubset = yd_sync_xml_no_dtd;
     ctxt->sax->externalSubset = yd_sync_xml_no_dtd;
-    ctxt->userData = NULL;
+    ctxt->_private = NULL;
 
     x = xmlCtxtReadMemory(ctxt, (const char *) job->xml.data,
                           (int) job->xml.len, NULL, NULL,
                           XML_PARSE_NONET | XML_PARSE_NOERROR
                           | XML_PARSE_NOWARNING);
 
-    if (ctxt->userData != NULL || (x && (x->intSubset || x->extSubset))) {
+    if (ctxt->_private != NULL || (x && (x->intSubset || x->extSubset))) {
         if (x) {
             xmlFreeDoc(x);
         }
