@@ -389,4 +389,54 @@ my (undef, $nj) = cgi_raw(POST => "/org/xmlsync", encode('gb2312', $xml));
 is($nj->{errcode}, 100000, 'xmlsync without a token: 100000');
 is(db("SELECT COUNT(*) FROM org_jobs WHERE state = 1"), 0, 'no job is left running');
 
+# ------------------------------------------------ the org as an SQLite file
+
+my $ver = version();
+my $q = cgi_ok('sqlitefile/query', $app, '/org/sqlitefile/query', undef, query => { userId => "$p.wang", version => 0 });
+like($q->{fileId} // '', qr/^org-v\d+$/, 'a fileId');
+is($q->{version}, $ver, 'of the current org version');
+ok(JSON::PP::is_bool($q->{generatingNew}) && !$q->{generatingNew}, 'generatingNew: false (a JSON boolean)');
+my $q2 = cgi_ok('sqlitefile/query again (cached)', $app, '/org/sqlitefile/query', undef);
+is($q2->{fileId}, $q->{fileId}, 'the same file for the same version');
+cgi_err('sqlitefile/query for an unknown user', 300225, $app, '/org/sqlitefile/query', undef,
+        query => { userId => "$p.nobody" });
+
+sub download {
+    my ($id) = @_;
+    my $t = cgi_token($app);
+    return cgi_raw(GET => "/org/sqlitefile/download?accessToken=$t&fileId=" . ($id =~ s/([^\w-])/sprintf('%%%02X', ord $1)/ger));
+}
+my ($dst, undef, $draw, $dh) = download($q->{fileId});
+is($dst, 200, 'download: HTTP 200');
+is($dh->{fileid}, $q->{fileId}, 'download: the fileId header');
+my ($gz, $trail) = cgi_decrypt($app->{key}, $draw);
+is($trail, $app->{app_id}, 'download: encrypted for the app');
+require IO::Uncompress::Gunzip;
+my $dbbytes;
+ok(IO::Uncompress::Gunzip::gunzip(\$gz => \$dbbytes), 'the body is a gzip');
+my $dbfile = run_dir() . "/org-$$.db";
+open my $dbf, '>:raw', $dbfile or die; print $dbf $dbbytes; close $dbf;
+sub lite { my $r = `sqlite3 -separator '|' $dbfile "$_[0]"`; chomp $r; decode_utf8($r) }
+is(lite('SELECT value FROM meta WHERE key = \'version\''), $ver, 'sqlite: meta version');
+is(lite('SELECT COUNT(*) FROM user'), db('SELECT COUNT(*) FROM users'), 'sqlite: every user');
+is(lite("SELECT name || '|' || gender || '|' || email || '|' || enableState FROM user WHERE userId = '$p.wang'"),
+   '王五|1|wang@example.com|1', 'sqlite: a user with its fields');
+is(lite("SELECT gid FROM user WHERE userId = '$p.zs'"), $zs_gid, 'sqlite: gid');
+is(lite("SELECT id || '|' || name || '|' || parentId || '|' || sortId FROM dept ORDER BY id"),
+   "$X|市场部|0|1\n" . ($X + 1) . "|华东区|$X|1", 'sqlite: the departments');
+is(lite("SELECT deptId || '|' || position FROM dept_user du JOIN user u ON u.gid = du.gid "
+        . "WHERE u.userId = '$p.wang' ORDER BY deptId"),
+   "$X|经理\n" . ($X + 1) . "|经理", 'sqlite: memberships with positions');
+unlink $dbfile;
+
+my (undef, $bj) = download('org-v999999999');
+is($bj->{errcode}, 200010, 'download of an unknown fileId: 200010');
+(undef, $bj) = download('../../etc/passwd');
+is($bj->{errcode}, 200010, 'download of a path: 200010');
+run_ok('an org change', { %$small, callback => undef });
+my $q3 = cgi_ok('sqlitefile/query after the change', $app, '/org/sqlitefile/query', undef);
+isnt($q3->{fileId}, $q->{fileId}, 'a new file for the new version');
+(undef, $bj) = download($q->{fileId});
+is($bj->{errcode}, 200010, 'the old file is gone');
+
 done_testing();

@@ -80,6 +80,7 @@ extern const ngx_http_youdu_cgi_route_t  *ngx_http_youdu_cgi_tables[];
 /* route tables, one per resource file (listed in ngx_http_youdu_cgi.c) */
 extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_token_routes[];
 extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_sync_routes[];
+extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_sqlite_routes[];
 
 
 /* replies (HTTP 200 always) */
