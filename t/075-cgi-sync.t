@@ -117,7 +117,8 @@ my $small = {
     ],
     userList => [
         { userId => "$p.zs", name => '张三', gender => 1, mobile => '13800001111', email => 'zs@example.com',
-          phone => '010-1234', dept => [ $B + 2, $B + 3 ],
+          phone => '010-1234', dept => [ $B + 2, $B + 3 ], authType => 2,
+          passwd => 'E10ADC3949BA59ABBE56E057F20F883E',
           deptDetail => [ { deptId => $B + 2, position => '组长', weight => 5, sortId => 2 } ] },
         { userId => "$p.chg", name => 'After', gender => 0, dept => [ $B + 1 ], enableState => -1 },
         { userId => "$p.ls", name => '李四', gender => 0, deptDetail => [ { deptId => $B + 3, position => 'Rep' } ] },
@@ -155,6 +156,11 @@ ok((grep { $_ == $gone_dept } @{ $cj->{deleted_departments} }), 'change feed: th
 ok((grep { $_->{account} eq "$p.zs" } @{ $cj->{users} }), 'change feed: the new user');
 is(db("SELECT COUNT(*) FROM audit_log WHERE action = 'cgi.org.replaceall' AND actor_id IS NULL "
       . "AND detail LIKE '%\"app\":\"sysOrgAssistant\"%'"), 1, 'audit_log: the app, no actor');
+
+is(db("SELECT CONCAT(auth_type, ' ', password_md5) FROM users WHERE account = '$p.zs'"),
+   '2 e10adc3949ba59abbe56e057f20f883e', 'authType and passwd (MD5, lower-cased) stored');
+is(db("SELECT CONCAT(auth_type, ' ', IFNULL(password_md5, 'none')) FROM users WHERE account = '$p.ls'"),
+   '0 none', 'users without them keep the defaults');
 
 my ($code, $res) = job_result($job1);
 is($code, 0, 'getjobresult');
@@ -202,6 +208,10 @@ run_fails('sibling sortId clash', { deptList => [ @depts, { id => $B + 9, name =
           qr/deptList\[3\]\.sortId: sortId 2 is also used by deptList\[2\].*sibling sortIds must differ/);
 run_fails('wrong type', { deptList => \@depts, userList => [ { %$u1, gender => 'x' } ] },
           qr/userList\[0\]\.gender: gender must be an integer/);
+run_fails('bad passwd', { deptList => \@depts, userList => [ { %$u1, passwd => 'xyz' } ] },
+          qr/userList\[0\]\.passwd: passwd must be the 32 hex digits/);
+run_fails('bad authType', { deptList => \@depts, userList => [ { %$u1, authType => 7 } ] },
+          qr/userList\[0\]\.authType: authType must be 0/);
 run_fails('unknown department', { deptList => \@depts, userList => [ { %$u1, dept => [ $B + 77 ] } ] },
           qr/department \d+ does not exist/);
 my ($cbf) = sql_rows("SELECT payload FROM app_callbacks WHERE app_pk = $app->{pk} ORDER BY id DESC LIMIT 1");

@@ -46,6 +46,8 @@ typedef struct {
 
     json_t                 *payload;      /* replaceall: a reference */
     ngx_str_t               xml;          /* xmlsync: the body (copied) */
+    ngx_str_t               auth;         /* [[userId,authType,md5]...]
+                                             JSON, set by the mapping */
     ngx_uint_t              nusers;       /* as sent, for the progress */
     ngx_uint_t              ndepts;
 

@@ -457,6 +457,22 @@ yd_sync_finish(ngx_http_youdu_ctx_t *ctx)
         return yd_begin(ctx);
 
     case 1:
+        /* how the users log in (setauth's fields), now that they exist
+         * (the import's transaction has committed) */
+        if (job->result == YD_SYNC_DONE && job->auth.len) {
+            return yd_sql(ctx,
+                "UPDATE users u JOIN JSON_TABLE(?, '$[*]' COLUMNS("
+                "a VARCHAR(64) PATH '$[0]', t INT PATH '$[1]', "
+                "p VARCHAR(32) PATH '$[2]')) j ON u.account = j.a "
+                "SET u.auth_type = IF(j.t >= 0, j.t, u.auth_type), "
+                "u.password_md5 = IF(j.p <> '', j.p, u.password_md5)",
+                "s", &job->auth);
+        }
+
+        /* fall through */
+
+    case 2:
+        ctx->stage = 2;
         return yd_sql(ctx,
             "UPDATE org_jobs SET state = ?, running = NULL, "
             "description = ?, depts_created = ?, depts_updated = ?, "
@@ -468,7 +484,7 @@ yd_sync_finish(ngx_http_youdu_ctx_t *ctx)
             job->counts[1], job->counts[2], job->counts[3], job->counts[4],
             job->counts[5], job->version, &job->id);
 
-    case 2:
+    case 3:
         ev = json_object();
         pl = json_object();
         if (ev == NULL || pl == NULL) {
@@ -512,14 +528,14 @@ yd_sync_finish(ngx_http_youdu_ctx_t *ctx)
             job->cb_url.data ? &job->cb_url : NULL,
             job->cb_token.data ? &job->cb_token : NULL);
 
-    case 3:
+    case 4:
         return yd_sql(ctx, "SELECT LAST_INSERT_ID()", "");
 
-    case 4:
+    case 5:
         job->callback_id = yd_int(res, 0, 0);
         return yd_commit(ctx);
 
-    case 5:
+    case 6:
         /* best effort: the callback worker also polls its queue */
         v = yd_int_str(ctx->pool, job->callback_id);
         if (v == NULL) {

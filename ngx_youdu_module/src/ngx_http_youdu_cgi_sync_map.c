@@ -184,6 +184,65 @@ yd_sync_user_depts(yd_imp_t *imp, json_t *u, ngx_uint_t row)
 }
 
 
+/* authType and passwd (user/setauth's fields): -1 and "" when not given */
+
+static ngx_int_t
+yd_sync_user_auth(yd_imp_t *imp, json_t *u, ngx_uint_t row, json_t *auth)
+{
+    size_t   i;
+    u_char   md5[32];
+    json_t  *t, *pw, *id, *e;
+
+    t = yd_sync_get(u, "authType");
+    pw = yd_sync_get(u, "passwd");
+    id = yd_sync_get(u, "userId");
+
+    if ((t == NULL && pw == NULL) || !json_is_string(id)) {
+        return NGX_OK;
+    }
+
+    if (t && (!json_is_integer(t) || json_integer_value(t) < 0
+              || json_integer_value(t) > 2))
+    {
+        yd_imp_error(imp, row, "users", "authType",
+                     "authType must be 0 (local), 1 (RTX) or 2 (third "
+                     "party)");
+        return NGX_OK;
+    }
+
+    if (pw) {
+        if (!json_is_string(pw) || json_string_length(pw) != 32) {
+            yd_imp_error(imp, row, "users", "passwd",
+                         "passwd must be the 32 hex digits of the MD5 of "
+                         "the password");
+            return NGX_OK;
+        }
+
+        for (i = 0; i < 32; i++) {
+            md5[i] = ngx_tolower(json_string_value(pw)[i]);
+
+            if (!((md5[i] >= '0' && md5[i] <= '9')
+                  || (md5[i] >= 'a' && md5[i] <= 'f')))
+            {
+                yd_imp_error(imp, row, "users", "passwd",
+                             "passwd must be the 32 hex digits of the MD5 "
+                             "of the password");
+                return NGX_OK;
+            }
+        }
+    }
+
+    e = json_pack("[Oi s#]", id, t ? (int) json_integer_value(t) : -1,
+                  pw ? (char *) md5 : "", pw ? 32 : 0);
+
+    if (e == NULL || json_array_append_new(auth, e) != 0) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 static json_t *
 yd_sync_user(yd_imp_t *imp, json_t *u, ngx_uint_t row)
 {
@@ -222,13 +281,15 @@ json_t *
 yd_sync_map_replaceall(yd_sync_job_t *job, yd_imp_t *imp)
 {
     size_t   i;
-    json_t  *doc, *depts, *users, *a, *e, *m;
+    char    *text;
+    json_t  *doc, *depts, *users, *a, *e, *m, *auth;
 
     doc = json_object();
     depts = json_array();
     users = json_array();
+    auth = json_array();
 
-    if (doc == NULL || depts == NULL || users == NULL) {
+    if (doc == NULL || depts == NULL || users == NULL || auth == NULL) {
         goto failed;
     }
 
@@ -250,13 +311,34 @@ yd_sync_map_replaceall(yd_sync_job_t *job, yd_imp_t *imp)
 
     json_array_foreach(a, i, e) {
         m = yd_sync_user(imp, e, i + 1);
-        if (m == NULL || json_array_append_new(users, m) != 0) {
+        if (m == NULL || json_array_append_new(users, m) != 0
+            || yd_sync_user_auth(imp, e, i + 1, auth) != NGX_OK)
+        {
             goto failed;
         }
     }
 
+    if (json_array_size(auth)) {
+        text = json_dumps(auth, JSON_COMPACT);
+        if (text == NULL) {
+            goto failed;
+        }
+
+        job->auth.len = ngx_strlen(text);
+        job->auth.data = ngx_pnalloc(imp->pool, job->auth.len);
+
+        if (job->auth.data == NULL) {
+            free(text);
+            goto failed;
+        }
+
+        ngx_memcpy(job->auth.data, text, job->auth.len);
+        free(text);
+    }
+
     json_decref(depts);
     json_decref(users);
+    json_decref(auth);
 
     return doc;
 
@@ -265,6 +347,7 @@ failed:
     json_decref(doc);
     json_decref(depts);
     json_decref(users);
+    json_decref(auth);
 
     return NULL;
 }
