@@ -188,6 +188,7 @@ sub base_body {
     return { account => uniq('fz'), name => 'Fuzz', departments => [{ dept_id => 0 }] }
         if $p eq '/admin/users';
     return { name => 'Fuzz again' } if $p eq '/admin/users/:id';
+    return { name => uniq('fz') } if $p eq '/admin/apps' || $p eq '/admin/apps/:id';
     return { password => 'Fuzz-Passw0rd-9', must_change => JSON::PP::true }
         if $p eq '/admin/users/:id/password';
     return {};

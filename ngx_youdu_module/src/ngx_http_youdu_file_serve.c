@@ -6,6 +6,7 @@
 
 
 #include "ngx_http_youdu_files.h"
+#include "ngx_http_youdu_apps.h"
 
 #include <openssl/hmac.h>
 #include <openssl/crypto.h>
@@ -21,7 +22,8 @@ static ngx_int_t yd_file_mac(ngx_str_t *id, int64_t uid, time_t exp,
 
 /*
  * the file as uid may read it: his own upload, or attached to a message he
- * may read (joined_seq .. left_seq, as the message list), not recalled
+ * may read (joined_seq .. left_seq, as the message list), not recalled, or
+ * the logo of an app in his portal
  */
 
 ngx_int_t
@@ -37,7 +39,9 @@ yd_file_access_sql(ngx_http_youdu_ctx_t *ctx, int64_t uid, int64_t file_id)
         "JOIN conversation_members cm ON cm.conv_id = mf.conv_id "
         "AND cm.user_id = u.id "
         "WHERE mf.file_id = f.id AND mf.seq >= cm.joined_seq "
-        "AND (cm.left_at IS NULL OR mf.seq <= cm.left_seq)))",
+        "AND (cm.left_at IS NULL OR mf.seq <= cm.left_seq)) "
+        "OR EXISTS (SELECT 1 FROM apps la WHERE la.logo_file_id = f.id AND "
+        YD_APP_VISIBLE_COND("u.id", "la.id") "))",
         "ii", uid, file_id);
 }
 

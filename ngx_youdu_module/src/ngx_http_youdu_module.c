@@ -126,6 +126,7 @@ static const ngx_http_youdu_route_t  *ngx_http_youdu_tables[] = {
     ngx_http_youdu_msg_routes,
     ngx_http_youdu_presence_routes,
     ngx_http_youdu_file_routes,
+    ngx_http_youdu_app_routes,
     NULL
 };
 

@@ -227,6 +227,7 @@ extern const ngx_http_youdu_route_t  ngx_http_youdu_conv_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_msg_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_presence_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_file_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_app_routes[];
 
 /* ngx_http_youdu_cgi.c: the /cgi location */
 ngx_int_t ngx_http_youdu_cgi_begin(ngx_http_youdu_ctx_t *ctx);

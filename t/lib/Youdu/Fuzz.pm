@@ -18,6 +18,7 @@ use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 our @EXPORT = qw(fuzz_routes malformed_bodies field_bodies path_ids
                  query_strings timed_request raw_short_body leaves_api
                  normal_path);
+our @EXPORT_OK = (@EXPORT, qw(field_values encode_body));
 
 # method, pattern, auth (none/user/admin), body fields (name => kind),
 # query names.  Kinds: str, int, bool, conf (array of names), depts.
@@ -92,7 +93,22 @@ my @ROUTES = (
     [GET    => '/files/:id',                     'user',  {}, [qw(uid exp sig)]],
     [GET    => '/files/:id/thumb',               'user',  {}, [qw(uid exp sig)]],
     [GET    => '/files/:id/url',                 'user',  {}, []],
+    # open-platform apps ("scope" is an object: the depts kind throws arrays
+    # and objects of every shape at it)
+    [GET    => '/admin/apps',                    'admin', {}, [qw(offset limit q)]],
+    [POST   => '/admin/apps',                    'admin', { app_fields() }, []],
+    [GET    => '/admin/apps/:id',                'admin', {}, []],
+    [PATCH  => '/admin/apps/:id',                'admin', { app_fields() }, []],
+    [DELETE => '/admin/apps/:id',                'admin', {}, []],
+    [POST   => '/admin/apps/:id/rotate-key',     'admin', {}, []],
+    [POST   => '/admin/apps/:id/rotate-callback-token', 'admin', {}, []],
+    [GET    => '/apps',                          'user',  {}, []],
 );
+
+sub app_fields {
+    return (name => 'str', description => 'str', callback_url => 'str', home_url => 'str',
+            logo_file_id => 'int', enabled => 'bool', scope => 'depts', rights => 'int');
+}
 
 sub user_fields {
     return (account => 'str', name => 'str', gender => 'int', mobile => 'str',
