@@ -186,6 +186,21 @@ yd_sync_submit(ngx_http_youdu_ctx_t *ctx)
 }
 
 
+static yd_sync_req_t *
+yd_sync_req(ngx_http_youdu_ctx_t *ctx, ngx_uint_t type)
+{
+    yd_sync_req_t  *sr;
+
+    sr = ngx_pcalloc(ctx->pool, sizeof(yd_sync_req_t));
+    if (sr) {
+        sr->type = type;
+        ctx->data = sr;
+    }
+
+    return sr;
+}
+
+
 static ngx_int_t
 ngx_http_youdu_cgi_replaceall(ngx_http_youdu_ctx_t *ctx)
 {
@@ -196,13 +211,10 @@ ngx_http_youdu_cgi_replaceall(ngx_http_youdu_ctx_t *ctx)
         return yd_sync_submit(ctx);
     }
 
-    sr = ngx_pcalloc(ctx->pool, sizeof(yd_sync_req_t));
+    sr = yd_sync_req(ctx, YD_SYNC_REPLACE_ALL);
     if (sr == NULL) {
         return NGX_ERROR;
     }
-
-    ctx->data = sr;
-    sr->type = YD_SYNC_REPLACE_ALL;
 
     if (ctx->cgi->data == NULL) {
         return yd_cgi_fail(ctx, YD_CGI_INVALID_FORMAT_JSON,
@@ -256,13 +268,10 @@ ngx_http_youdu_cgi_xmlsync(ngx_http_youdu_ctx_t *ctx)
         return yd_sync_submit(ctx);
     }
 
-    sr = ngx_pcalloc(ctx->pool, sizeof(yd_sync_req_t));
+    sr = yd_sync_req(ctx, YD_SYNC_XML);
     if (sr == NULL) {
         return NGX_ERROR;
     }
-
-    ctx->data = sr;
-    sr->type = YD_SYNC_XML;
 
     if (ctx->raw.len == 0) {
         return yd_cgi_fail(ctx, YD_CGI_INVALID_REQUEST2,

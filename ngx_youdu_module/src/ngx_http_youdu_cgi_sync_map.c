@@ -22,36 +22,57 @@ yd_sync_get(json_t *o, const char *key)
 }
 
 
-static void
-yd_sync_put(json_t *dst, const char *key, json_t *src, const char *skey)
-{
-    json_t  *v = yd_sync_get(src, skey);
+/* the import's key <- Youdu's key */
+typedef const char  *yd_sync_keys_t[2];
 
-    if (v) {
-        json_object_set(dst, key, v);
+static yd_sync_keys_t  yd_sync_dept_keys[] = {
+    { "id", "id" }, { "parent_id", "parentId" }, { "name", "name" },
+    { "sort_id", "sortId" }, { "alias", "alias" }, { NULL, NULL }
+};
+
+static yd_sync_keys_t  yd_sync_user_keys[] = {
+    { "account", "userId" }, { "name", "name" }, { "gender", "gender" },
+    { "mobile", "mobile" }, { "phone", "phone" }, { "email", "email" },
+    { "enable_state", "enableState" }, { NULL, NULL }
+};
+
+static yd_sync_keys_t  yd_sync_ud_keys[] = {
+    { "position", "position" }, { "weight", "weight" },
+    { "sort_id", "sortId" }, { NULL, NULL }
+};
+
+
+static void
+yd_sync_put(json_t *dst, json_t *src, yd_sync_keys_t *keys)
+{
+    json_t  *v;
+
+    for ( /* void */ ; keys[0][0]; keys++) {
+        v = yd_sync_get(src, keys[0][1]);
+
+        if (v) {
+            json_object_set(dst, keys[0][0], v);
+        }
     }
 }
 
 
+/* an object with the import's keys; anything else as it is (the import
+ * reports it) */
+
 static json_t *
-yd_sync_dept(json_t *d)
+yd_sync_renamed(json_t *src, yd_sync_keys_t *keys)
 {
     json_t  *o;
 
-    if (!json_is_object(d)) {
-        return json_incref(d);
+    if (!json_is_object(src)) {
+        return json_incref(src);
     }
 
     o = json_object();
-    if (o == NULL) {
-        return NULL;
+    if (o) {
+        yd_sync_put(o, src, keys);
     }
-
-    yd_sync_put(o, "id", d, "id");
-    yd_sync_put(o, "parent_id", d, "parentId");
-    yd_sync_put(o, "name", d, "name");
-    yd_sync_put(o, "sort_id", d, "sortId");
-    yd_sync_put(o, "alias", d, "alias");
 
     return o;
 }
@@ -137,9 +158,7 @@ yd_sync_user_depts(yd_imp_t *imp, json_t *u, ngx_uint_t row)
         json_array_foreach(det, k, id) {
             if (json_is_integer(e) && json_equal(yd_sync_get(id, "deptId"), e))
             {
-                yd_sync_put(m, "position", id, "position");
-                yd_sync_put(m, "weight", id, "weight");
-                yd_sync_put(m, "sort_id", id, "sortId");
+                yd_sync_put(m, id, yd_sync_ud_keys);
                 break;
             }
         }
@@ -174,9 +193,7 @@ yd_sync_user_depts(yd_imp_t *imp, json_t *u, ngx_uint_t row)
         }
 
         json_object_set(m, "dept_id", e);
-        yd_sync_put(m, "position", id, "position");
-        yd_sync_put(m, "weight", id, "weight");
-        yd_sync_put(m, "sort_id", id, "sortId");
+        yd_sync_put(m, id, yd_sync_ud_keys);
         json_array_append_new(out, m);
     }
 
@@ -248,22 +265,10 @@ yd_sync_user(yd_imp_t *imp, json_t *u, ngx_uint_t row)
 {
     json_t  *o, *d;
 
-    if (!json_is_object(u)) {
-        return json_incref(u);
+    o = yd_sync_renamed(u, yd_sync_user_keys);
+    if (o == NULL || !json_is_object(u)) {
+        return o;
     }
-
-    o = json_object();
-    if (o == NULL) {
-        return NULL;
-    }
-
-    yd_sync_put(o, "account", u, "userId");
-    yd_sync_put(o, "name", u, "name");
-    yd_sync_put(o, "gender", u, "gender");
-    yd_sync_put(o, "mobile", u, "mobile");
-    yd_sync_put(o, "phone", u, "phone");
-    yd_sync_put(o, "email", u, "email");
-    yd_sync_put(o, "enable_state", u, "enableState");
 
     d = yd_sync_user_depts(imp, u, row);
     if (d == NULL) {
@@ -299,7 +304,7 @@ yd_sync_map_replaceall(yd_sync_job_t *job, yd_imp_t *imp)
     a = yd_sync_get(job->payload, "deptList");
 
     json_array_foreach(a, i, e) {
-        m = yd_sync_dept(e);
+        m = yd_sync_renamed(e, yd_sync_dept_keys);
         if (m == NULL || json_array_append_new(depts, m) != 0) {
             goto failed;
         }
