@@ -242,6 +242,28 @@ is($fr->{result}, 4, 'a job whose heartbeat stopped reads as failed');
 like($fr->{desc}, qr/stopped.*send the sync again/, 'desc says what happened');
 run_ok('a sync after the dead job', $small);
 
+# the client goes away at once: the job goes on
+{
+    require IO::Socket::INET;
+    my ($host, $port) = $URL =~ m{^https?://([^:/]+):(\d+)};
+    my $body = $J->encode(Youdu::Cgi::_envelope($app, { %$small, userList => [ @{ $small->{userList} },
+        { userId => "$p.gone2", name => 'Gone client', gender => 0, dept => [ $B + 1 ] } ] }));
+    my $t = cgi_token($app);
+    my $n0 = db("SELECT COUNT(*) FROM org_jobs");
+    my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port) or die "connect: $!";
+    print $s "POST /cgi/org/replaceall?accessToken=$t HTTP/1.1\r\nHost: $host\r\n"
+           . "Content-Type: application/json\r\nContent-Length: " . length($body) . "\r\n\r\n$body";
+    close $s;
+    my $jid;
+    for (1 .. 100) {
+        last if ($jid = db("SELECT id FROM org_jobs ORDER BY created_at DESC LIMIT 1")) && db("SELECT COUNT(*) FROM org_jobs") > $n0;
+        sleep 0.1;
+    }
+    my $r = wait_job($jid);
+    is($r->{result}, 3, 'a client that hung up at once: its job still completes');
+    is(db("SELECT name FROM users WHERE account = '$p.gone2'"), 'Gone client', 'and wrote the org');
+}
+
 # ------------------------------------------------ 2,000 users
 
 my @bdepts = map { { id => $B + 100 + $_, name => "部门$_", parentId => $_ < 5 ? 0 : $B + 100 + $_ % 5,
