@@ -132,6 +132,11 @@ set_env() {
         YOUDU_RECALL_WINDOW=5m                               # t/041-messages.t
         YOUDU_UPLOAD_MAX=8m; YOUDU_IMAGE_MAX=2m              # t/043-files.t
         YOUDU_PUSH_TCP_IDLE=6s                               # t/103-push-tcp.t
+        # t/060-callbacks.t: short attempts, backoff and retry window
+        YOUDU_CB_TIMEOUT=2s; YOUDU_CB_RETRY_BASE=1s; YOUDU_CB_RETRY_MAX=4s
+        YOUDU_CB_RETRY_TOTAL=10s; YOUDU_CB_POLL=1s; YOUDU_BUIN=707070
+        YOUDU_CB_CONCURRENCY=8; YOUDU_CB_APP_CONCURRENCY=2
+        YOUDU_CB_SSL_TRUSTED=secrets/tls.crt     # the stack's own self-signed certificate
     else
         RUN_DIR=${YOUDU_RUN_DIR:-$ROOT/run}
         HTTP_PORT=${YOUDU_HTTP_PORT:-8080}; HTTPS_PORT=${YOUDU_HTTPS_PORT:-8443}
@@ -231,6 +236,8 @@ render_nginx_conf() {
     [ $ASAN = 1 ] && asan_env="env ASAN_OPTIONS;"
     local debug=""
     [ "${YOUDU_DEBUG_ENDPOINTS:-0}" = 1 ] && debug="youdu_debug_endpoints on;  # tests only"
+    local cbtrust=""
+    [ -n "${YOUDU_CB_SSL_TRUSTED:-}" ] && cbtrust="youdu_callback_ssl_trusted_certificate $RUN_DIR/$YOUDU_CB_SSL_TRUSTED;"
     local rlimit=""
     [ -n "${YOUDU_WORKER_RLIMIT_NOFILE:-}" ] && rlimit="worker_rlimit_nofile $YOUDU_WORKER_RLIMIT_NOFILE;"
     sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@ROOT@|$ROOT|g" -e "s|@MODULE_SO@|$MODULE_SO|g" \
@@ -245,6 +252,14 @@ render_nginx_conf() {
         -e "s|@PUSH_RECHECK@|${YOUDU_PUSH_RECHECK:-30s}|g" \
         -e "s|@PUSH_PRESENCE_TTL@|${YOUDU_PUSH_PRESENCE_TTL:-90s}|g" \
         -e "s|@PUSH_TCP_IDLE@|${YOUDU_PUSH_TCP_IDLE:-90s}|g" \
+        -e "s|@BUIN@|${YOUDU_BUIN:-1}|g" -e "s|@CB_SSL_TRUSTED@|$cbtrust|g" \
+        -e "s|@CB_TIMEOUT@|${YOUDU_CB_TIMEOUT:-10s}|g" \
+        -e "s|@CB_RETRY_BASE@|${YOUDU_CB_RETRY_BASE:-10s}|g" \
+        -e "s|@CB_RETRY_MAX@|${YOUDU_CB_RETRY_MAX:-30m}|g" \
+        -e "s|@CB_RETRY_TOTAL@|${YOUDU_CB_RETRY_TOTAL:-24h}|g" \
+        -e "s|@CB_POLL@|${YOUDU_CB_POLL:-5s}|g" \
+        -e "s|@CB_CONCURRENCY@|${YOUDU_CB_CONCURRENCY:-32}|g" \
+        -e "s|@CB_APP_CONCURRENCY@|${YOUDU_CB_APP_CONCURRENCY:-4}|g" \
         "$ROOT/conf/nginx.conf.in" > "$RUN_DIR/nginx.conf"
     local f
     for f in youdu-locations youdu-server; do

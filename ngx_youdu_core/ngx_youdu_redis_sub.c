@@ -12,13 +12,22 @@
 
 #define YD_SUB_BACKOFF_MIN  100
 #define YD_SUB_BACKOFF_MAX  3000
+#define YD_SUB_MAX_USERS    4
+#define YD_SUB_MAX_CHANNELS 15
+
+
+/* one caller of ngx_youdu_redis_sub_start(): its channels and handler */
+typedef struct {
+    const char              **channels;
+    ngx_youdu_redis_msg_pt    handler;
+} ngx_youdu_redis_sub_user_t;
 
 
 typedef struct {
     ngx_youdu_redis_conf_t   *conf;
     ngx_log_t                *log;
-    const char              **channels;
-    ngx_youdu_redis_msg_pt    handler;
+    ngx_youdu_redis_sub_user_t  users[YD_SUB_MAX_USERS];
+    ngx_uint_t                nusers;
     redisAsyncContext        *ac;
     ngx_connection_t         *c;
     ngx_event_t               retry;
@@ -33,6 +42,8 @@ typedef struct {
 
 
 static void ngx_youdu_redis_sub_connect(void);
+static void ngx_youdu_redis_sub_subscribe(const redisAsyncContext *ac,
+    ngx_youdu_redis_sub_user_t *only);
 static void ngx_youdu_redis_sub_schedule_retry(void);
 static void ngx_youdu_redis_sub_on_connect(const redisAsyncContext *ac,
     int status);
@@ -62,6 +73,24 @@ ngx_youdu_redis_sub_start(ngx_cycle_t *cycle, const char **channels,
         return NGX_DECLINED;
     }
 
+    /* several parts of a worker share its subscription connection */
+    if (yd_sub) {
+        if (yd_sub->nusers == YD_SUB_MAX_USERS) {
+            return NGX_ERROR;
+        }
+
+        yd_sub->users[yd_sub->nusers].channels = channels;
+        yd_sub->users[yd_sub->nusers].handler = handler;
+        yd_sub->nusers++;
+
+        if (yd_sub->connected && yd_sub->ac) {
+            ngx_youdu_redis_sub_subscribe(yd_sub->ac,
+                                          &yd_sub->users[yd_sub->nusers - 1]);
+        }
+
+        return NGX_OK;
+    }
+
     yd_sub = ngx_pcalloc(cycle->pool, sizeof(ngx_youdu_redis_sub_t));
     if (yd_sub == NULL) {
         return NGX_ERROR;
@@ -69,8 +98,9 @@ ngx_youdu_redis_sub_start(ngx_cycle_t *cycle, const char **channels,
 
     yd_sub->conf = &ycf->redis;
     yd_sub->log = cycle->log;
-    yd_sub->channels = channels;
-    yd_sub->handler = handler;
+    yd_sub->users[0].channels = channels;
+    yd_sub->users[0].handler = handler;
+    yd_sub->nusers = 1;
     yd_sub->backoff = YD_SUB_BACKOFF_MIN;
 
     yd_sub->retry.handler = ngx_youdu_redis_sub_retry_handler;
@@ -186,9 +216,8 @@ ngx_youdu_redis_sub_schedule_retry(void)
 static void
 ngx_youdu_redis_sub_on_connect(const redisAsyncContext *ac, int status)
 {
-    int          argc;
-    size_t       argvlen[8];
-    const char  *argv[8];
+    size_t       argvlen[2];
+    const char  *argv[2];
 
     if (status != REDIS_OK) {
         if (!yd_sub->failing) {
@@ -214,12 +243,37 @@ ngx_youdu_redis_sub_on_connect(const redisAsyncContext *ac, int status)
                               argvlen);
     }
 
+    ngx_youdu_redis_sub_subscribe(ac, NULL);
+}
+
+
+/* SUBSCRIBE to every user's channels, or only to one user's */
+
+static void
+ngx_youdu_redis_sub_subscribe(const redisAsyncContext *ac,
+    ngx_youdu_redis_sub_user_t *only)
+{
+    int          argc;
+    size_t       argvlen[YD_SUB_MAX_CHANNELS + 1];
+    ngx_uint_t   u, i;
+    const char  *argv[YD_SUB_MAX_CHANNELS + 1];
+
     argv[0] = "SUBSCRIBE";
     argvlen[0] = 9;
+    argc = 1;
 
-    for (argc = 1; yd_sub->channels[argc - 1] && argc < 8; argc++) {
-        argv[argc] = yd_sub->channels[argc - 1];
-        argvlen[argc] = ngx_strlen(argv[argc]);
+    for (u = 0; u < yd_sub->nusers; u++) {
+        if (only && only != &yd_sub->users[u]) {
+            continue;
+        }
+
+        for (i = 0; yd_sub->users[u].channels[i]
+                    && argc <= YD_SUB_MAX_CHANNELS; i++)
+        {
+            argv[argc] = yd_sub->users[u].channels[i];
+            argvlen[argc] = ngx_strlen(argv[argc]);
+            argc++;
+        }
     }
 
     if (redisAsyncCommandArgv((redisAsyncContext *) ac,
@@ -249,6 +303,7 @@ static void
 ngx_youdu_redis_sub_message(redisAsyncContext *ac, void *r, void *privdata)
 {
     ngx_str_t    kind, channel, payload;
+    ngx_uint_t   u, i;
     redisReply  *reply = r;
 
     if (reply == NULL || yd_sub == NULL || yd_sub->exiting) {
@@ -294,7 +349,17 @@ ngx_youdu_redis_sub_message(redisAsyncContext *ac, void *r, void *privdata)
     payload.data = (u_char *) reply->element[2]->str;
     payload.len = reply->element[2]->len;
 
-    yd_sub->handler(&channel, &payload);
+    for (u = 0; yd_sub && u < yd_sub->nusers; u++) {
+        for (i = 0; yd_sub->users[u].channels[i]; i++) {
+            if (ngx_strlen(yd_sub->users[u].channels[i]) == channel.len
+                && ngx_strncmp(yd_sub->users[u].channels[i], channel.data,
+                               channel.len) == 0)
+            {
+                yd_sub->users[u].handler(&channel, &payload);
+                break;
+            }
+        }
+    }
 }
 
 

@@ -17,7 +17,11 @@ typedef void (*ngx_youdu_redis_msg_pt)(ngx_str_t *channel,
     ngx_str_t *payload);
 
 
-/* channels: a NULL-terminated array of static strings */
+/*
+ * channels: a NULL-terminated array of static strings.  Called again (by
+ * another part of the worker) it adds that caller's channels and handler
+ * to the same connection; stop() ends it for all of them.
+ */
 ngx_int_t ngx_youdu_redis_sub_start(ngx_cycle_t *cycle,
     const char **channels, ngx_youdu_redis_msg_pt handler);
 void ngx_youdu_redis_sub_stop(void);

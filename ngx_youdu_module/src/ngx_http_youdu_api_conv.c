@@ -11,10 +11,6 @@
 #include "ngx_http_youdu_conv.h"
 
 
-static ngx_int_t yd_conv_create_pre(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
-    ngx_uint_t step);
-
-
 /* POST /conversations */
 
 static ngx_int_t
@@ -221,7 +217,7 @@ ngx_http_youdu_conv_create(ngx_http_youdu_ctx_t *ctx)
 
 /* the conversation row and the members (creator first, as owner) */
 
-static ngx_int_t
+ngx_int_t
 yd_conv_create_pre(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
 {
     u_char                *sql, *p;

@@ -21,7 +21,7 @@ typedef struct {
  * NGX_DECLINED another type, NGX_ERROR no usable boundary
  */
 
-static ngx_int_t
+ngx_int_t
 yd_file_boundary(ngx_http_request_t *r, ngx_str_t *mime, yd_file_job_t *job)
 {
     u_char     *p, *end, *b;
@@ -94,6 +94,16 @@ yd_file_thread_done(ngx_event_t *ev)
 static ngx_int_t
 yd_file_post_job(ngx_http_youdu_ctx_t *ctx, yd_file_job_t *job)
 {
+    return yd_file_post_task(ctx, yd_file_thread, job);
+}
+
+
+/* a task of the upload kind: the handler resumes at its next stage */
+
+ngx_int_t
+yd_file_post_task(ngx_http_youdu_ctx_t *ctx, yd_file_task_pt handler,
+    void *data)
+{
     ngx_thread_task_t      *task;
     ngx_youdu_core_conf_t  *ycf;
 
@@ -104,8 +114,8 @@ yd_file_post_job(ngx_http_youdu_ctx_t *ctx, yd_file_job_t *job)
         return NGX_ERROR;
     }
 
-    task->ctx = job;
-    task->handler = yd_file_thread;
+    task->ctx = data;
+    task->handler = handler;
     task->event.handler = yd_file_thread_done;
     task->event.data = ctx;
     task->event.log = ctx->r->connection->log;

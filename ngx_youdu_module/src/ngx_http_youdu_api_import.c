@@ -378,7 +378,8 @@ ngx_http_youdu_import(ngx_http_youdu_ctx_t *ctx)
         imp->res_depts = res;
         return yd_sql(ctx, "SELECT id, account, name, gender, "
                            "IFNULL(mobile, ''), phone, email, title, "
-                           "enable_state, role FROM users", "");
+                           "enable_state, role, quit_at IS NOT NULL "
+                           "FROM users", "");
 
     case 6:
         imp->res_users = res;

@@ -17,16 +17,6 @@
 #define YD_MENTIONS_MAX       1000
 
 
-typedef struct {
-    ngx_str_t                 client_msg_id;
-    int64_t                   kind;
-    ngx_str_t                 text;
-    ngx_uint_t                mention_all;
-    int64_t                   quote_seq;
-    int64_t                   file_id;
-} yd_msg_in_t;
-
-
 /* the fields of one kind of message: NGX_OK or replied */
 typedef ngx_int_t (*yd_msg_parse_pt)(ngx_http_youdu_ctx_t *ctx,
     yd_msg_in_t *in);
@@ -42,8 +32,6 @@ static ngx_int_t yd_msg_parse_text(ngx_http_youdu_ctx_t *ctx,
     yd_msg_in_t *in);
 static ngx_int_t yd_msg_parse_file(ngx_http_youdu_ctx_t *ctx,
     yd_msg_in_t *in);
-static ngx_int_t yd_msg_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
-    yd_msg_in_t *in, ngx_youdu_db_result_t *file);
 
 
 static const yd_msg_kind_t  yd_msg_kinds[] = {
@@ -98,7 +86,7 @@ yd_msg_dup(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
  * change also takes: the sender is still a member
  */
 
-static ngx_int_t
+ngx_int_t
 yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
 {
     yd_msg_in_t  *in = c->in;
@@ -138,7 +126,7 @@ yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
                             "\"file\"", in->file_id);
         }
 
-        if (yd_msg_body(ctx, c, in, ctx->res) != NGX_OK) {
+        if (yd_msg_body(ctx, c, in, ctx->res, NULL) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -223,9 +211,9 @@ yd_msg_file_fields(yd_msg_in_t *in, ngx_youdu_db_result_t *file)
 }
 
 
-static ngx_int_t
+ngx_int_t
 yd_msg_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, yd_msg_in_t *in,
-    ngx_youdu_db_result_t *file)
+    ngx_youdu_db_result_t *file, json_t *extra)
 {
     char        *s;
     json_t      *obj, *list, *quote;
@@ -254,6 +242,10 @@ yd_msg_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, yd_msg_in_t *in,
     }
 
     json_object_set_new(obj, "quote", quote);
+
+    if (extra) {
+        json_object_update(obj, extra);
+    }
 
     s = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
@@ -503,11 +495,17 @@ send:
 
     /* an image or file message gets its body once the file is checked,
      * inside the transaction */
-    if (in->kind == YD_MSG_TEXT && yd_msg_body(ctx, c, in, NULL) != NGX_OK) {
+    if (in->kind == YD_MSG_TEXT
+        && yd_msg_body(ctx, c, in, NULL, NULL) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    return yd_conv_start(ctx, NULL, yd_msg_send_write, NGX_HTTP_CREATED, 0);
+    /* a reply to an app also goes to the app (a callback) */
+    return yd_conv_start(ctx, NULL,
+                         c->kind == YD_CONV_APP ? yd_app_reply_write
+                                                : yd_msg_send_write,
+                         NGX_HTTP_CREATED, 0);
 }
 
 

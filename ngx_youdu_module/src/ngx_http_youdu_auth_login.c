@@ -5,6 +5,9 @@
 
 
 #include "ngx_http_youdu_module.h"
+#include <ngx_md5.h>
+
+#include "ngx_http_youdu_callback.h"
 
 
 #define YD_IP_LOGIN_LIMIT    30     /* failed sign-ins per IP per minute */
@@ -44,7 +47,13 @@ typedef struct {
     int64_t                   failed;
     int64_t                   lock_left;
     ngx_int_t                 enable_state;
+    ngx_str_t                 new_hash;     /* replaces password_md5 */
+    const char               *auth_err;     /* third-party check failed */
+    unsigned                  md5_upgrade:1;
 } ngx_http_youdu_login_t;
+
+
+static ngx_str_t  yd_org_app = ngx_string("sysOrgAssistant");
 
 
 static void
@@ -125,6 +134,100 @@ ngx_http_youdu_device_fields(ngx_http_youdu_ctx_t *ctx, ngx_str_t *type,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * users.auth_type 2: the org app's callback decides (PROTOCOL.md 5.3);
+ * errcode 0 accepts, 300001/300002 refuse like a wrong password (so the
+ * lockout applies), anything else means the service is unavailable
+ */
+
+static void
+ngx_http_youdu_login_auth_reply(void *data, ngx_youdu_cb_status_e status,
+    json_t *reply, const char *err)
+{
+    u_char                  *p;
+    json_int_t               code;
+    ngx_http_youdu_ctx_t    *ctx = data;
+    ngx_http_youdu_login_t  *lg = ctx->data;
+
+    if (status != YD_CB_OK) {
+        p = ngx_pnalloc(ctx->pool, ngx_strlen(err) + 1);
+        if (p) {
+            ngx_cpystrn(p, (u_char *) err, ngx_strlen(err) + 1);
+        }
+        lg->auth_err = p ? (char *) p : "failed";
+
+    } else if (!json_is_integer(json_object_get(reply, "errcode"))) {
+        lg->auth_err = "the reply has no integer errcode";
+
+    } else {
+        code = json_integer_value(json_object_get(reply, "errcode"));
+
+        if (code == 0) {
+            lg->verify_rc = NGX_OK;
+
+        } else if (code == 300001 || code == 300002) {
+            lg->verify_rc = NGX_DECLINED;
+
+        } else {
+            p = ngx_pnalloc(ctx->pool, 64);
+            if (p) {
+                ngx_sprintf(p, "the service answered errcode %L%Z",
+                            (int64_t) code);
+            }
+            lg->auth_err = p ? (char *) p : "failed";
+        }
+    }
+
+    yd_resume(ctx);
+}
+
+
+static ngx_int_t
+ngx_http_youdu_login_third_party(ngx_http_youdu_ctx_t *ctx)
+{
+    json_t                  *payload;
+    ngx_http_youdu_login_t  *lg = ctx->data;
+
+    payload = json_pack("{s:s%,s:s,s:s%}",
+                        "fromUser", (char *) lg->account.data,
+                        lg->account.len, "msgType", "auth",
+                        "passwd", (char *) lg->password.data,
+                        lg->password.len);
+    if (payload == NULL) {
+        return NGX_ERROR;
+    }
+
+    lg->verify_rc = NGX_ERROR;
+
+    ngx_youdu_callback_call(ctx->pool, ctx->r->connection->log, &yd_org_app,
+                            payload, 0, ngx_http_youdu_login_auth_reply, ctx);
+    json_decref(payload);
+
+    return NGX_AGAIN;
+}
+
+
+/* password_md5 (from /cgi/user/setauth): lower-case hex MD5 */
+
+static ngx_uint_t
+ngx_http_youdu_login_md5_ok(ngx_str_t *password, ngx_str_t *md5)
+{
+    u_char     digest[16], hex[32];
+    ngx_md5_t  m;
+
+    if (md5->data == NULL || md5->len != 32) {
+        return 0;
+    }
+
+    ngx_md5_init(&m);
+    ngx_md5_update(&m, password->data, password->len);
+    ngx_md5_final(digest, &m);
+    ngx_hex_dump(hex, digest, 16);
+
+    return ngx_strncasecmp(hex, md5->data, 32) == 0;
 }
 
 
@@ -277,7 +380,7 @@ ngx_http_youdu_login(ngx_http_youdu_ctx_t *ctx)
             "SELECT id, password_hash, enable_state, role, "
             "IF(locked_until > UTC_TIMESTAMP(), "
             "TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), locked_until), 0), "
-            "must_change_password, name, account "
+            "must_change_password, name, account, auth_type, password_md5 "
             "FROM users WHERE account = ?", "s", &lg->account);
 
     case 2:
@@ -304,6 +407,21 @@ ngx_http_youdu_login(ngx_http_youdu_ctx_t *ctx)
             return ngx_http_youdu_login_log(ctx, "locked");
         }
 
+        if (yd_int(res, 0, 8) == 2) {
+            return ngx_http_youdu_login_third_party(ctx);
+        }
+
+        if (lg->hash.data == NULL
+            && ngx_http_youdu_login_md5_ok(&lg->password, yd_cell(res, 0, 9)))
+        {
+            /* the right password: store it as Argon2id from now on */
+            lg->md5_upgrade = 1;
+            return ngx_youdu_kdf_hash(ctx->pool, ctx->r->connection->log,
+                                      &lg->password, ngx_http_youdu_kdf_done,
+                                      ctx)
+                   == NGX_OK ? NGX_AGAIN : NGX_ERROR;
+        }
+
         if (lg->hash.data == NULL) {
             lg->hash = yd_dummy_hash;
         }
@@ -314,6 +432,19 @@ ngx_http_youdu_login(ngx_http_youdu_ctx_t *ctx)
                == NGX_OK ? NGX_AGAIN : NGX_ERROR;
 
     case 3:
+        if (lg->auth_err) {
+            ctx->stage = 60;
+            return ngx_http_youdu_login_log(ctx, "auth_unavailable");
+        }
+
+        if (lg->md5_upgrade) {
+            if (lg->verify_rc != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            lg->new_hash = lg->hash;
+        }
+
         if (lg->verify_rc != NGX_OK) {
             /* count the failure; lock when the budget is used up */
             ctx->stage = 40;
@@ -355,8 +486,10 @@ ngx_http_youdu_login(ngx_http_youdu_ctx_t *ctx)
     case 5:
         lg->sid = (int64_t) res->insert_id;
         return yd_sql(ctx,
-            "UPDATE users SET failed_logins = 0, locked_until = NULL "
-            "WHERE id = ?", "i", lg->uid);
+            "UPDATE users SET failed_logins = 0, locked_until = NULL, "
+            "password_hash = COALESCE(?, password_hash), "
+            "password_md5 = IF(? IS NULL, password_md5, NULL) "
+            "WHERE id = ?", "nni", &lg->new_hash, &lg->new_hash, lg->uid);
 
     case 6:
         return ngx_http_youdu_login_log(ctx, "ok");
@@ -444,6 +577,12 @@ ngx_http_youdu_login(ngx_http_youdu_ctx_t *ctx)
     case 51:
         return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_ACCOUNT_DISABLED,
                         "account disabled: contact your administrator");
+
+    case 61:
+        return yd_error(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
+                        YD_ERR_AUTH_UNAVAILABLE,
+                        "the authentication service of this account is "
+                        "unavailable (%s): try again later", lg->auth_err);
 
     default:
         return NGX_ERROR;

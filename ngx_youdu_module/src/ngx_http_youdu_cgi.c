@@ -44,6 +44,12 @@ const ngx_http_youdu_cgi_route_t  *ngx_http_youdu_cgi_tables[] = {
     ngx_http_youdu_cgi_token_routes,
     ngx_http_youdu_cgi_sync_routes,
     ngx_http_youdu_cgi_sqlite_routes,
+    ngx_http_youdu_cgi_media_routes,
+    ngx_http_youdu_cgi_avatar_routes,
+    ngx_http_youdu_cgi_msg_routes,
+    ngx_http_youdu_cgi_notice_routes,
+    ngx_http_youdu_cgi_group_routes,
+    ngx_http_youdu_cgi_org_routes,
     NULL
 };
 

@@ -81,6 +81,12 @@ extern const ngx_http_youdu_cgi_route_t  *ngx_http_youdu_cgi_tables[];
 extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_token_routes[];
 extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_sync_routes[];
 extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_sqlite_routes[];
+extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_media_routes[];
+extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_avatar_routes[];
+extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_msg_routes[];
+extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_notice_routes[];
+extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_group_routes[];
+extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_org_routes[];
 
 
 /* replies (HTTP 200 always) */

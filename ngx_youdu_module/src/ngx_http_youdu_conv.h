@@ -14,6 +14,7 @@
 #define YD_CONV_DIRECT        1
 #define YD_CONV_MULTI         2
 #define YD_CONV_GROUP         3
+#define YD_CONV_APP           4   /* an app's messages to one user (cgi) */
 
 #define YD_MEMBER             0
 #define YD_MEMBER_ADMIN       1
@@ -91,6 +92,9 @@ struct yd_conv_s {
     json_t                   *reply;
     ngx_youdu_db_result_t    *saved;
     void                     *in;          /* the handler's parsed input */
+    void                     *app;         /* a reply to an app (kind 4) */
+    int64_t                   callback_id; /* app_callbacks row to wake the
+                                              callback worker for */
 
     /* yd_conv_drive(): BEGIN, pre, next seq, write, insert the event,
      * reload the conversation (want_obj), finish; dup on a resend */
@@ -102,12 +106,26 @@ struct yd_conv_s {
     yd_conv_step_pt           pre;
     yd_conv_step_pt           write;
     yd_conv_step_pt           dup;
+    yd_conv_step_pt           done;        /* the reply instead of the REST
+                                              one (/cgi); called once */
 };
+
+
+/* a message as a sender gives it (REST send, /cgi/session/send) */
+typedef struct {
+    ngx_str_t                 client_msg_id;
+    int64_t                   kind;
+    ngx_str_t                 text;
+    ngx_uint_t                mention_all;
+    int64_t                   quote_seq;
+    int64_t                   file_id;
+} yd_msg_in_t;
 
 
 yd_conv_t *yd_conv_state(ngx_http_youdu_ctx_t *ctx);
 ngx_int_t yd_conv_load(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step,
     ngx_uint_t arg);
+ngx_int_t yd_conv_load_id(ngx_http_youdu_ctx_t *ctx);
 ngx_int_t yd_conv_require(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
     ngx_uint_t current);
 ngx_int_t yd_conv_next_seq(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step);
@@ -136,7 +154,14 @@ ngx_int_t yd_conv_load_check(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
 ngx_int_t yd_conv_ids_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
     const char *event, json_t *extra);
 
+/* ngx_http_youdu_api_conv.c: the rows of a new multi or group (owner:
+ * ctx->me.uid, members: c->ids) */
+ngx_int_t yd_conv_create_pre(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    ngx_uint_t step);
+
 /* ngx_http_youdu_msg_members.c: handlers of the conversation routes */
+ngx_int_t yd_conv_add_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    ngx_uint_t step);
 ngx_int_t ngx_http_youdu_conv_add_members(ngx_http_youdu_ctx_t *ctx);
 ngx_int_t ngx_http_youdu_conv_remove_member(ngx_http_youdu_ctx_t *ctx);
 ngx_int_t ngx_http_youdu_conv_add_admin(ngx_http_youdu_ctx_t *ctx);
@@ -150,6 +175,20 @@ ngx_int_t ngx_http_youdu_msg_recall(ngx_http_youdu_ctx_t *ctx);
  * used), shared with other writers of messages */
 ngx_int_t yd_msg_dup(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
     ngx_uint_t step);
+/* the stored body of a text (file NULL) or of an image or file (a row of
+ * YD_FILE_COLS), with the fields of extra (may be NULL) added */
+ngx_int_t yd_msg_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    yd_msg_in_t *in, ngx_youdu_db_result_t *file, json_t *extra);
+
+/* ngx_http_youdu_api_msg.c: the write step of a send */
+ngx_int_t yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    ngx_uint_t step);
+
+/* ngx_http_youdu_app_reply.c: a send into an app conversation, also
+ * queued as a callback to the app */
+ngx_int_t yd_app_reply_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
+    ngx_uint_t step);
+ngx_int_t yd_app_callback_wake(ngx_http_youdu_ctx_t *ctx, int64_t id);
 
 /* ngx_http_youdu_msg_forward.c */
 ngx_int_t ngx_http_youdu_msg_forward(ngx_http_youdu_ctx_t *ctx);

@@ -70,6 +70,7 @@
 #define YD_ERR_INTERNAL               50000
 #define YD_ERR_DB_UNAVAILABLE         50300
 #define YD_ERR_REDIS_UNAVAILABLE      50301
+#define YD_ERR_AUTH_UNAVAILABLE       50302
 #define YD_ERR_TIMEOUT                50400
 
 

@@ -15,9 +15,9 @@
 #define YD_SCAN_CHUNK         (256 * 1024)
 
 
+static ngx_int_t yd_part_file(yd_file_job_t *job, void *data, int fd,
+    u_char *h, size_t len, off_t start, off_t stop);
 static ngx_int_t yd_part_headers(yd_file_job_t *job, u_char *h, size_t len);
-static void yd_part_param(u_char *h, u_char *end, const char *key,
-    ngx_str_t *out, u_char *buf, size_t size);
 static off_t yd_part_find(int fd, off_t from, off_t size, u_char *delim,
     size_t dlen);
 static ngx_int_t yd_part_copy(yd_file_job_t *job, int fd, off_t from,
@@ -33,6 +33,47 @@ static void yd_part_fail(yd_file_job_t *job, ngx_uint_t status,
 
 ngx_int_t
 yd_file_multipart(yd_file_job_t *job)
+{
+    ngx_int_t  rc;
+
+    rc = yd_file_parts(job, yd_part_file, NULL);
+
+    if (rc == NGX_DONE) {
+        yd_part_fail(job, NGX_HTTP_BAD_REQUEST, YD_ERR_EMPTY_FILE,
+                     "the form holds no file (a part with a filename)");
+        return NGX_ERROR;
+    }
+
+    return rc;
+}
+
+
+/* the first part with a filename is the upload */
+
+static ngx_int_t
+yd_part_file(yd_file_job_t *job, void *data, int fd, u_char *h, size_t len,
+    off_t start, off_t stop)
+{
+    ngx_int_t  rc;
+
+    rc = yd_part_headers(job, h, len);
+
+    if (rc == NGX_OK) {
+        return yd_part_copy(job, fd, start, stop);
+    }
+
+    return rc;
+}
+
+
+/*
+ * calls handler for each part of the form in job->src until it returns
+ * NGX_OK or NGX_ERROR (NGX_DECLINED: the next part).  NGX_DONE: the form
+ * ended; NGX_ERROR: malformed (job->status set) or the handler's error
+ */
+
+ngx_int_t
+yd_file_parts(yd_file_job_t *job, yd_file_part_pt handler, void *data)
 {
     int       fd;
     u_char    delim[80], *h, *p, *end;
@@ -85,8 +126,7 @@ yd_file_multipart(yd_file_job_t *job)
         }
 
         if (h[0] == '-' && h[1] == '-') {
-            yd_part_fail(job, NGX_HTTP_BAD_REQUEST, YD_ERR_EMPTY_FILE,
-                         "the form holds no file (a part with a filename)");
+            rc = NGX_DONE;
             goto done;
         }
 
@@ -119,18 +159,12 @@ yd_file_multipart(yd_file_job_t *job)
             goto malformed;
         }
 
-        rc = yd_part_headers(job, p, end + 2 - p);
+        rc = handler(job, data, fd, p, end + 2 - p, start, stop);
 
-        if (rc == NGX_OK) {
-            rc = yd_part_copy(job, fd, start, stop);
+        if (rc != NGX_DECLINED) {
             goto done;
         }
 
-        if (rc == NGX_ERROR) {
-            goto done;
-        }
-
-        /* NGX_DECLINED: a plain field, the next part */
         pos = stop + dlen;
     }
 
@@ -145,6 +179,44 @@ done:
     free(h);
     close(fd);
     return rc;
+}
+
+
+/* the value of header "name" among a part's headers, or NGX_DECLINED */
+
+ngx_int_t
+yd_file_part_header(u_char *h, size_t len, const char *name, ngx_str_t *value)
+{
+    u_char  *line, *eol, *end, *colon, *v;
+    size_t   nlen;
+
+    nlen = ngx_strlen(name);
+    end = h + len;
+
+    for (line = h; line < end; line = eol + 2) {
+        eol = ngx_strlcasestrn(line, end, (u_char *) "\r\n", 2 - 1);
+        if (eol == NULL) {
+            break;
+        }
+
+        colon = ngx_strlchr(line, eol, ':');
+
+        if (colon == NULL || (size_t) (colon - line) != nlen
+            || ngx_strncasecmp(line, (u_char *) name, nlen) != 0)
+        {
+            continue;
+        }
+
+        for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++) {
+            /* void */
+        }
+
+        value->data = v;
+        value->len = eol - v;
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -188,9 +260,10 @@ yd_part_headers(yd_file_job_t *job, u_char *h, size_t len)
             && ngx_strncasecmp(line, (u_char *) "Content-Disposition", 19)
                == 0)
         {
-            yd_part_param(v, eol, "filename", &name, job->name,
-                          sizeof(job->name));
-            yd_part_param(v, eol, "filename*", &name_ext, ext, sizeof(ext));
+            yd_file_part_param(v, eol, "filename", &name, job->name,
+                               sizeof(job->name));
+            yd_file_part_param(v, eol, "filename*", &name_ext, ext,
+                               sizeof(ext));
 
         } else if (colon - line == 12
                    && ngx_strncasecmp(line, (u_char *) "Content-Type", 12)
@@ -249,8 +322,8 @@ yd_part_headers(yd_file_job_t *job, u_char *h, size_t len)
 
 /* key="quoted value" (backslash escapes) or key=token, into buf */
 
-static void
-yd_part_param(u_char *h, u_char *end, const char *key, ngx_str_t *out,
+void
+yd_file_part_param(u_char *h, u_char *end, const char *key, ngx_str_t *out,
     u_char *buf, size_t size)
 {
     u_char  *p, *q;

@@ -22,7 +22,6 @@
 
 
 static void yd_file_store_file(yd_file_job_t *job);
-static ngx_uint_t yd_file_magic(u_char *h, size_t n);
 static ngx_int_t yd_file_dims(int fd, off_t size, ngx_uint_t type, u_char *h,
     size_t n, ngx_uint_t *w, ngx_uint_t *ht, ngx_uint_t *orient);
 static ngx_int_t yd_file_jpeg_dims(int fd, off_t size, ngx_uint_t *w,
@@ -31,6 +30,8 @@ static ngx_uint_t yd_file_exif_orientation(int fd, off_t off, size_t len);
 static gdImagePtr yd_file_orient(gdImagePtr t, ngx_uint_t orient);
 static ngx_int_t yd_file_hash(yd_file_job_t *job, int fd, u_char *head);
 static ngx_int_t yd_file_image(yd_file_job_t *job, int fd, u_char *head);
+static gdImagePtr yd_file_decode(yd_file_job_t *job, int fd, u_char *head,
+    ngx_uint_t *type, ngx_uint_t *orient);
 static ngx_int_t yd_file_thumb(yd_file_job_t *job, gdImagePtr im,
     ngx_uint_t type, ngx_uint_t w, ngx_uint_t h);
 static ngx_int_t yd_file_write(yd_file_job_t *job, const char *final,
@@ -348,36 +349,73 @@ yd_file_hash(yd_file_job_t *job, int fd, u_char *head)
 static ngx_int_t
 yd_file_image(yd_file_job_t *job, int fd, u_char *head)
 {
-    FILE        *f;
     ngx_int_t    rc;
-    ngx_uint_t   type, w, h, orient;
+    ngx_uint_t   type, w, h, orient, side;
     gdImagePtr   im;
 
-    type = yd_file_magic(head, ngx_min((off_t) YD_HEAD_LEN, job->size));
+    im = yd_file_decode(job, fd, head, &type, &orient);
+    if (im == NULL) {
+        return NGX_ERROR;
+    }
 
-    if (type == YD_IMG_NONE) {
+    w = gdImageSX(im);
+    h = gdImageSY(im);
+
+    /* sizes as shown: a camera's portrait photo is stored landscape with
+     * an EXIF orientation that browsers apply */
+    job->orientation = orient;
+    job->width = (orient >= 5) ? h : w;
+    job->height = (orient >= 5) ? w : h;
+
+    rc = NGX_OK;
+    side = job->thumb_side ? job->thumb_side : YD_THUMB_SIDE;
+
+    if (ngx_max(w, h) > side) {
+        rc = yd_file_thumb(job, im, type, w, h);
+    }
+
+    gdImageDestroy(im);
+
+    return rc;
+}
+
+
+/* the image of job->src, checked (type as declared, pixel limit) and
+ * decoded; NULL: job->status set */
+
+static gdImagePtr
+yd_file_decode(yd_file_job_t *job, int fd, u_char *head, ngx_uint_t *type,
+    ngx_uint_t *orient)
+{
+    FILE        *f;
+    ngx_uint_t   w, h;
+    gdImagePtr   im;
+
+    *type = yd_file_magic(head, ngx_min((off_t) YD_HEAD_LEN, job->size));
+
+    if (*type == YD_IMG_NONE) {
         yd_file_fail(job, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                      YD_ERR_BAD_CONTENT_TYPE,
                      "the file is not a %s image (Content-Type %s)",
                      yd_img_names[job->want], yd_img_mimes[job->want]);
-        return NGX_ERROR;
+        return NULL;
     }
 
-    if (type != job->want) {
+    if (*type != job->want) {
         yd_file_fail(job, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                      YD_ERR_BAD_CONTENT_TYPE,
                      "Content-Type says %s but the file is a %s image",
-                     yd_img_mimes[job->want], yd_img_names[type]);
-        return NGX_ERROR;
+                     yd_img_mimes[job->want], yd_img_names[*type]);
+        return NULL;
     }
 
-    if (yd_file_dims(fd, job->size, type, head, YD_HEAD_LEN, &w, &h, &orient)
+    if (yd_file_dims(fd, job->size, *type, head, YD_HEAD_LEN, &w, &h, orient)
         != NGX_OK)
     {
         yd_file_fail(job, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_IMAGE,
                      "the %s image is damaged: its size cannot be read",
-                     yd_img_names[type]);
-        return NGX_ERROR;
+                     yd_img_names[*type]);
+        return NULL;
     }
 
     if ((uint64_t) w * h > job->max_pixels) {
@@ -385,19 +423,19 @@ yd_file_image(yd_file_job_t *job, int fd, u_char *head)
                      "the image has %lux%lu pixels, more than the limit of "
                      "%lu", (unsigned long) w, (unsigned long) h,
                      (unsigned long) job->max_pixels);
-        return NGX_ERROR;
+        return NULL;
     }
 
     f = fopen(job->src, "rb");
     if (f == NULL) {
         yd_file_fail(job, NGX_HTTP_INTERNAL_SERVER_ERROR, YD_ERR_INTERNAL,
                      "cannot open the upload: %s", strerror(errno));
-        return NGX_ERROR;
+        return NULL;
     }
 
     yd_gd_truncated = 0;
 
-    switch (type) {
+    switch (*type) {
     case YD_IMG_PNG:
         im = gdImageCreateFromPng(f);
         break;
@@ -424,28 +462,96 @@ yd_file_image(yd_file_job_t *job, int fd, u_char *head)
     if (im == NULL) {
         yd_file_fail(job, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_IMAGE,
                      "the %s image is damaged or cannot be decoded",
-                     yd_img_names[type]);
+                     yd_img_names[*type]);
+    }
+
+    return im;
+}
+
+
+ngx_int_t
+yd_file_square(yd_file_job_t *job, ngx_uint_t side)
+{
+    int          fd, len;
+    void        *data;
+    u_char       head[YD_HEAD_LEN];
+    ssize_t      n;
+    ngx_int_t    rc;
+    ngx_uint_t   type, orient, w, h, c;
+    gdImagePtr   im, t;
+
+    gdSetErrorMethod(yd_file_gd_silent);
+
+    fd = open(job->src, O_RDONLY);
+    if (fd == -1) {
+        yd_file_fail(job, NGX_HTTP_INTERNAL_SERVER_ERROR, YD_ERR_INTERNAL,
+                     "cannot open the upload: %s", strerror(errno));
         return NGX_ERROR;
+    }
+
+    ngx_memzero(head, sizeof(head));
+    n = pread(fd, head, sizeof(head), 0);
+
+    im = (n > 0) ? yd_file_decode(job, fd, head, &type, &orient) : NULL;
+    close(fd);
+
+    if (im == NULL) {
+        if (job->status == 0) {
+            yd_file_fail(job, NGX_HTTP_BAD_REQUEST, YD_ERR_BAD_IMAGE,
+                         "the image is empty");
+        }
+        return NGX_ERROR;
+    }
+
+    if (orient > 1) {
+        im = yd_file_orient(im, orient);
+        if (im == NULL) {
+            yd_file_fail(job, NGX_HTTP_INTERNAL_SERVER_ERROR, YD_ERR_INTERNAL,
+                         "out of memory");
+            return NGX_ERROR;
+        }
     }
 
     w = gdImageSX(im);
     h = gdImageSY(im);
+    c = ngx_min(w, h);
+    side = ngx_min(side, c);
 
-    /* sizes as shown: a camera's portrait photo is stored landscape with
-     * an EXIF orientation that browsers apply */
-    job->orientation = orient;
-    job->width = (orient >= 5) ? h : w;
-    job->height = (orient >= 5) ? w : h;
-
-    rc = NGX_OK;
-
-    if (ngx_max(w, h) > YD_THUMB_SIDE) {
-        rc = yd_file_thumb(job, im, type, w, h);
+    t = gdImageCreateTrueColor(side, side);
+    if (t == NULL) {
+        gdImageDestroy(im);
+        yd_file_fail(job, NGX_HTTP_INTERNAL_SERVER_ERROR, YD_ERR_INTERNAL,
+                     "out of memory");
+        return NGX_ERROR;
     }
 
+    gdImageAlphaBlending(t, 0);
+    gdImageSaveAlpha(t, 1);
+    gdImageCopyResampled(t, im, 0, 0, (w - c) / 2, (h - c) / 2, side, side,
+                         c, c);
     gdImageDestroy(im);
 
-    return rc;
+    data = gdImagePngPtr(t, &len);
+    gdImageDestroy(t);
+
+    if (data == NULL) {
+        yd_file_fail(job, NGX_HTTP_INTERNAL_SERVER_ERROR, YD_ERR_INTERNAL,
+                     "cannot encode the image");
+        return NGX_ERROR;
+    }
+
+    /* replaces the upload's temp file (written beside, renamed) */
+    rc = yd_file_write(job, job->src, data, len);
+    gdFree(data);
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    job->size = len;
+    job->want = YD_IMG_PNG;
+
+    return NGX_OK;
 }
 
 
@@ -460,16 +566,18 @@ yd_file_thumb(yd_file_job_t *job, gdImagePtr im, ngx_uint_t type,
     char        path[NGX_MAX_PATH];
     void       *data;
     ngx_int_t   rc;
-    ngx_uint_t  tw, th;
+    ngx_uint_t  tw, th, side;
     gdImagePtr  t;
 
+    side = job->thumb_side ? job->thumb_side : YD_THUMB_SIDE;
+
     if (w >= h) {
-        tw = YD_THUMB_SIDE;
-        th = ngx_max(1, (h * YD_THUMB_SIDE + w / 2) / w);
+        tw = side;
+        th = ngx_max(1, (h * side + w / 2) / w);
 
     } else {
-        th = YD_THUMB_SIDE;
-        tw = ngx_max(1, (w * YD_THUMB_SIDE + h / 2) / h);
+        th = side;
+        tw = ngx_max(1, (w * side + h / 2) / h);
     }
 
     t = gdImageCreateTrueColor(tw, th);
@@ -573,7 +681,7 @@ yd_file_write(yd_file_job_t *job, const char *final, void *data, int len)
 }
 
 
-static ngx_uint_t
+ngx_uint_t
 yd_file_magic(u_char *h, size_t n)
 {
     if (n >= 8 && ngx_memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0) {

@@ -45,6 +45,7 @@ typedef struct {
     ngx_uint_t                want;         /* YD_IMG_*: declared image */
     ngx_uint_t                max_pixels;
     off_t                     image_max;
+    ngx_uint_t                thumb_side;   /* 0: YD_THUMB_SIDE */
     char                      boundary[72]; /* multipart/form-data */
 
     /* out */
@@ -75,8 +76,33 @@ ngx_int_t yd_file_clean_name(ngx_str_t *name);
 const char *yd_file_image_mime(ngx_uint_t type);
 void yd_file_store(yd_file_job_t *job);
 
+/* an image (job->src, job->want) cropped to its centre square, side
+ * pixels at most, as a PNG that replaces job->src (avatars) */
+ngx_int_t yd_file_square(yd_file_job_t *job, ngx_uint_t side);
+ngx_uint_t yd_file_magic(u_char *h, size_t n);
+
 /* ngx_http_youdu_file_multipart.c (thread pool side) */
+
+/* one part of a form: h..h+len its headers (lines ending in CRLF), the
+ * content start..stop of fd; NGX_DECLINED: go on with the next part */
+typedef ngx_int_t (*yd_file_part_pt)(yd_file_job_t *job, void *data, int fd,
+    u_char *h, size_t len, off_t start, off_t stop);
+
 ngx_int_t yd_file_multipart(yd_file_job_t *job);
+ngx_int_t yd_file_parts(yd_file_job_t *job, yd_file_part_pt handler,
+    void *data);
+ngx_int_t yd_file_part_header(u_char *h, size_t len, const char *name,
+    ngx_str_t *value);
+void yd_file_part_param(u_char *h, u_char *end, const char *key,
+    ngx_str_t *out, u_char *buf, size_t size);
+
+/* ngx_http_youdu_api_files.c */
+typedef void (*yd_file_task_pt)(void *data, ngx_log_t *log);
+
+ngx_int_t yd_file_boundary(ngx_http_request_t *r, ngx_str_t *mime,
+    yd_file_job_t *job);
+ngx_int_t yd_file_post_task(ngx_http_youdu_ctx_t *ctx,
+    yd_file_task_pt handler, void *data);
 
 /* ngx_http_youdu_file_serve.c */
 ngx_int_t yd_file_access_sql(ngx_http_youdu_ctx_t *ctx, int64_t uid,

@@ -109,6 +109,7 @@ typedef struct {
     ngx_uint_t              nuds;
     ngx_int_t               file;       /* index in users or -1 */
     unsigned                deleted:1;
+    unsigned                quit:1;     /* resigned (/cgi/user/quit) */
 } yd_imp_dbuser_t;
 
 

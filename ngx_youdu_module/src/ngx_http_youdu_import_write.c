@@ -45,10 +45,12 @@ static const char  yd_imp_sql_dept_del[] =
     "DELETE FROM departments WHERE id IN (SELECT j.id FROM " YD_IMP_IDS ") "
     "ORDER BY depth DESC";
 
-/* users kept by replace (the caller) whose departments all went */
+/* users kept by replace (the caller) whose departments all went; not the
+ * resigned, who belong to no department */
 static const char  yd_imp_sql_root_fallback[] =
     "INSERT INTO user_depts (user_id, dept_id) SELECT u.id, 0 FROM users u "
-    "WHERE NOT EXISTS (SELECT 1 FROM user_depts ud WHERE ud.user_id = u.id)";
+    "WHERE u.quit_at IS NULL "
+    "AND NOT EXISTS (SELECT 1 FROM user_depts ud WHERE ud.user_id = u.id)";
 
 static const char  yd_imp_sql_user_upsert[] =
     "INSERT INTO users (account, name, name_pinyin, name_initials, gender, "

@@ -76,6 +76,21 @@ static ngx_command_t  ngx_http_youdu_commands[] = {
       offsetof(ngx_http_youdu_loc_conf_t, image_max_pixels),
       NULL },
 
+    /* GET /cgi/face/conf.get: the face recognition vendor's credentials */
+    { ngx_string("youdu_face_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_youdu_loc_conf_t, face_key),
+      NULL },
+
+    { ngx_string("youdu_face_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_youdu_loc_conf_t, face_secret),
+      NULL },
+
       ngx_null_command
 };
 
@@ -126,7 +141,11 @@ static const ngx_http_youdu_route_t  *ngx_http_youdu_tables[] = {
     ngx_http_youdu_msg_routes,
     ngx_http_youdu_presence_routes,
     ngx_http_youdu_file_routes,
+    ngx_http_youdu_avatar_routes,
     ngx_http_youdu_app_routes,
+    ngx_http_youdu_callback_routes,
+    ngx_http_youdu_app_conv_routes,
+    ngx_http_youdu_sso_routes,
     NULL
 };
 
@@ -426,12 +445,17 @@ ngx_http_youdu_collect_body(ngx_http_youdu_ctx_t *ctx)
         size += b->in_file ? b->file_last - b->file_pos : b->last - b->pos;
     }
 
-    limit = ctx->route->body_limit ? (off_t) ctx->route->body_limit
-                                   : YD_BODY_LIMIT;
+    /* the limit the handler (or the /cgi framework) chose up front */
+    limit = ctx->body_limit;
 
-    if (ctx->route->flags & YD_ROUTE_FILE_BODY) {
-        limit = ngx_http_youdu_upload_limit(r,
-                    ngx_http_get_module_loc_conf(r, ngx_http_youdu_module));
+    if (limit == 0) {
+        limit = ctx->route->body_limit ? (off_t) ctx->route->body_limit
+                                       : YD_BODY_LIMIT;
+
+        if (ctx->route->flags & YD_ROUTE_FILE_BODY) {
+            limit = ngx_http_youdu_upload_limit(r,
+                      ngx_http_get_module_loc_conf(r, ngx_http_youdu_module));
+        }
     }
 
     if (size > limit) {
@@ -695,9 +719,12 @@ ngx_http_youdu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_youdu_loc_conf_t  *prev = parent;
     ngx_http_youdu_loc_conf_t  *conf = child;
 
+    off_t                      max;
     ngx_http_core_loc_conf_t  *clcf;
 
     ngx_conf_merge_str_value(conf->prefix, prev->prefix, "/api/v1");
+    ngx_conf_merge_str_value(conf->face_key, prev->face_key, "");
+    ngx_conf_merge_str_value(conf->face_secret, prev->face_secret, "");
     ngx_conf_merge_off_value(conf->upload_max, prev->upload_max,
                              100 * 1024 * 1024);
     ngx_conf_merge_off_value(conf->image_max, prev->image_max,
@@ -709,15 +736,17 @@ ngx_http_youdu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->image_max = conf->upload_max;
     }
 
-    if (conf->api) {
+    if (conf->api || conf->cgi) {
         /* nginx's own bound must let an upload through: a chunked body that
-         * grows past it gets nginx's 413 (error_page: JSON) */
+         * grows past it gets nginx's 413 (error_page: JSON); a /cgi form
+         * carries base64, 4/3 of the file */
         clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        max = conf->cgi ? conf->upload_max / 3 * 4 + 65536 : conf->upload_max;
 
         if (clcf->client_max_body_size
-            && clcf->client_max_body_size < conf->upload_max)
+            && clcf->client_max_body_size < max)
         {
-            clcf->client_max_body_size = conf->upload_max;
+            clcf->client_max_body_size = max;
         }
     }
 

@@ -61,6 +61,8 @@ typedef struct {
     ngx_uint_t                    image_max_pixels;
     ngx_flag_t                    api;
     ngx_flag_t                    cgi;        /* "youdu_cgi": /cgi/... */
+    ngx_str_t                     face_key;   /* /cgi/face/conf.get */
+    ngx_str_t                     face_secret;
 } ngx_http_youdu_loc_conf_t;
 
 
@@ -180,6 +182,8 @@ void yd_release(ngx_http_youdu_ctx_t *ctx);
 ngx_int_t yd_redis(ngx_http_youdu_ctx_t *ctx, int argc, const char **argv,
     const size_t *argvlen);
 void yd_resume(ngx_http_youdu_ctx_t *ctx);
+/* fire and forget: uid's push connections re-check their sessions */
+void ngx_http_youdu_push_recheck(int64_t uid);
 
 /* ngx_http_youdu_util.c: input helpers */
 ngx_int_t yd_json_str(ngx_http_youdu_ctx_t *ctx, json_t *obj,
@@ -227,7 +231,11 @@ extern const ngx_http_youdu_route_t  ngx_http_youdu_conv_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_msg_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_presence_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_file_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_avatar_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_app_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_callback_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_app_conv_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_sso_routes[];
 
 /* ngx_http_youdu_cgi.c: the /cgi location */
 ngx_int_t ngx_http_youdu_cgi_begin(ngx_http_youdu_ctx_t *ctx);

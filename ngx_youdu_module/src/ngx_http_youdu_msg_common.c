@@ -7,6 +7,7 @@
 
 
 #include "ngx_http_youdu_conv.h"
+#include "ngx_http_youdu_cgi.h"
 
 
 static void
@@ -73,14 +74,7 @@ yd_conv_load(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step, ngx_uint_t arg)
             return NGX_DONE;
         }
 
-        return yd_sql(ctx,
-            "SELECT c.kind, c.name, IFNULL(c.owner_id, 0), c.last_seq, "
-            "c.member_count, c.dissolved_at IS NOT NULL, m.role, "
-            "m.joined_seq, m.left_at IS NOT NULL, IFNULL(m.left_seq, 0), "
-            "m.last_read_seq "
-            "FROM conversations c LEFT JOIN conversation_members m "
-            "ON m.conv_id = c.id AND m.user_id = ? WHERE c.id = ?",
-            "ii", ctx->me.uid, c->conv_id);
+        return yd_conv_load_id(ctx);
     }
 
     if (res->nrows == 0) {
@@ -101,6 +95,24 @@ yd_conv_load(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step, ngx_uint_t arg)
     c->last_read_seq = yd_int(res, 0, 10);
 
     return NGX_OK;
+}
+
+
+/* the load of c->conv_id with the membership of ctx->me.uid (0: none) */
+
+ngx_int_t
+yd_conv_load_id(ngx_http_youdu_ctx_t *ctx)
+{
+    yd_conv_t  *c = ctx->data;
+
+    return yd_sql(ctx,
+        "SELECT c.kind, c.name, IFNULL(c.owner_id, 0), c.last_seq, "
+        "c.member_count, c.dissolved_at IS NOT NULL, m.role, "
+        "m.joined_seq, m.left_at IS NOT NULL, IFNULL(m.left_seq, 0), "
+        "m.last_read_seq "
+        "FROM conversations c LEFT JOIN conversation_members m "
+        "ON m.conv_id = c.id AND m.user_id = ? WHERE c.id = ?",
+        "ii", ctx->me.uid, c->conv_id);
 }
 
 
@@ -266,6 +278,7 @@ ngx_int_t
 yd_conv_finish(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step, ngx_uint_t status)
 {
     json_t     *obj;
+    int64_t     id;
     yd_conv_t  *c = ctx->data;
 
     switch (step) {
@@ -290,7 +303,23 @@ yd_conv_finish(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step, ngx_uint_t status)
 
         /* fall through */
 
+    case 3:
+        if (c->callback_id) {
+            id = c->callback_id;
+            c->callback_id = 0;
+
+            if (yd_app_callback_wake(ctx, id) == NGX_AGAIN) {
+                return NGX_AGAIN;
+            }
+        }
+
+        /* fall through */
+
     default:
+        if (c->done) {
+            return c->done(ctx, c, 0);
+        }
+
         obj = c->reply ? c->reply : json_object();
         c->reply = NULL;
         if (obj == NULL) {
@@ -392,8 +421,17 @@ yd_conv_system_body(ngx_http_youdu_ctx_t *ctx, const char *event,
     }
 
     json_object_set_new(obj, "event", json_string(event));
-    json_object_set_new(obj, "by", json_integer(ctx->me.uid));
-    json_object_set_new(obj, "by_name", yd_jstr(&ctx->me.name));
+
+    if (ctx->cgi && ctx->me.uid == 0) {
+        /* an app (/cgi) acting on its own: "by" is nobody */
+        json_object_set_new(obj, "by", json_null());
+        json_object_set_new(obj, "by_name", yd_jstr(&ctx->cgi->app_name));
+        json_object_set_new(obj, "by_app", yd_jstr(&ctx->cgi->app_id));
+
+    } else {
+        json_object_set_new(obj, "by", json_integer(ctx->me.uid));
+        json_object_set_new(obj, "by_name", yd_jstr(&ctx->me.name));
+    }
 
     s = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
@@ -499,6 +537,8 @@ yd_conv_kind_name(int64_t kind)
         return "direct";
     case YD_CONV_MULTI:
         return "multi";
+    case YD_CONV_APP:
+        return "app";
     default:
         return "group";
     }

@@ -120,6 +120,12 @@ ngx_http_youdu_msg_forward(ngx_http_youdu_ctx_t *ctx)
             return NGX_DONE;
         }
 
+        if (c->kind == YD_CONV_APP) {
+            /* an app's callbacks have no merged forward */
+            return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_FORBIDDEN,
+                            "messages cannot be forwarded to an app");
+        }
+
         /* a resend gets the original even if the source changed since */
         c->client_msg_id = &in->client_msg_id;
         return yd_msg_dup(ctx, c, 0);

@@ -41,7 +41,7 @@ yd_conv_ids_body(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, const char *event,
 /* POST /conversations/:id/members {"user_ids"}: (re)joined members read
  * from the seq of this event on */
 
-static ngx_int_t
+ngx_int_t
 yd_conv_add_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c, ngx_uint_t step)
 {
     u_char                *sql, *p;
@@ -249,9 +249,11 @@ ngx_http_youdu_conv_remove_member(ngx_http_youdu_ctx_t *ctx)
         c->ids = &c->target;
 
         if (c->target == ctx->me.uid) {
-            if (c->kind == YD_CONV_DIRECT) {
+            if (c->kind == YD_CONV_DIRECT || c->kind == YD_CONV_APP) {
                 return yd_error(ctx, NGX_HTTP_FORBIDDEN, YD_ERR_FORBIDDEN,
-                                "a direct conversation cannot be left");
+                                c->kind == YD_CONV_APP
+                                ? "an app's conversation cannot be left"
+                                : "a direct conversation cannot be left");
             }
 
             if (c->role == YD_MEMBER_OWNER) {

@@ -98,6 +98,10 @@ ngx_int_t yd_org_dept_parse(ngx_http_youdu_ctx_t *ctx, yd_org_dept_t *d,
 ngx_int_t yd_org_user_parse(ngx_http_youdu_ctx_t *ctx, yd_org_user_t *u,
     ngx_uint_t create);
 
+/* account names: A-Z a-z 0-9 . _ @ -; mobiles: digits, "+", "-" */
+ngx_int_t yd_org_account_ok(ngx_str_t *s);
+ngx_int_t yd_org_mobile_ok(ngx_str_t *s);
+
 /* LIKE pattern text with %, _ and \ escaped */
 ngx_str_t *yd_org_like_escape(ngx_pool_t *pool, ngx_str_t *s);
 
@@ -124,6 +128,10 @@ ngx_int_t yd_org_audit(ngx_http_youdu_ctx_t *ctx, const char *action,
     int64_t target, json_t *detail);
 /* NGX_AGAIN: resumes at the next stage; NGX_DECLINED: carry on now */
 ngx_int_t yd_org_publish(ngx_http_youdu_ctx_t *ctx, int64_t version);
+
+/* INSERT of n >= 1 memberships of user uid: one statement */
+ngx_int_t yd_org_memberships_insert(ngx_http_youdu_ctx_t *ctx, int64_t uid,
+    yd_org_membership_t *m, ngx_uint_t n);
 
 /* one user with memberships: three consecutive stages of the caller */
 ngx_int_t yd_org_user_load(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step,

@@ -6,10 +6,9 @@
 
 
 #include "ngx_http_youdu_org.h"
+#include "ngx_http_youdu_cgi.h"
 
 
-static ngx_int_t yd_org_account_ok(ngx_str_t *s);
-static ngx_int_t yd_org_mobile_ok(ngx_str_t *s);
 static ngx_int_t yd_org_conf_parse(ngx_http_youdu_ctx_t *ctx, json_t *v,
     int64_t *bits);
 static ngx_int_t yd_org_depts_parse(ngx_http_youdu_ctx_t *ctx, json_t *v,
@@ -91,7 +90,7 @@ yd_org_dept_parse(ngx_http_youdu_ctx_t *ctx, yd_org_dept_t *d,
 }
 
 
-static ngx_int_t
+ngx_int_t
 yd_org_account_ok(ngx_str_t *s)
 {
     size_t  i;
@@ -112,7 +111,7 @@ yd_org_account_ok(ngx_str_t *s)
 }
 
 
-static ngx_int_t
+ngx_int_t
 yd_org_mobile_ok(ngx_str_t *s)
 {
     size_t  i;
@@ -690,6 +689,18 @@ yd_org_audit(ngx_http_youdu_ctx_t *ctx, const char *action, int64_t target,
     char       *s;
     ngx_str_t  *d;
 
+    if (ctx->cgi) {
+        if (detail == NULL) {
+            detail = json_object();
+        }
+
+        if (json_is_object(detail)) {
+            json_object_set_new(detail, "app_id",
+                                json_stringn((char *) ctx->cgi->app_id.data,
+                                             ctx->cgi->app_id.len));
+        }
+    }
+
     s = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 
     if (detail) {
@@ -716,11 +727,12 @@ yd_org_audit(ngx_http_youdu_ctx_t *ctx, const char *action, int64_t target,
         free(s);
     }
 
+    /* an app (/cgi) has no user id: actor NULL, the app in the detail */
     return yd_sql(ctx,
         "INSERT INTO audit_log (actor_id, action, target, detail, ip) "
         "VALUES (?, ?, ?, ?, ?)",
-        "izsns", ctx->me.uid, action, yd_int_str(ctx->pool, target), d,
-        &ctx->client_ip);
+        "nzsns", ctx->cgi ? NULL : yd_int_str(ctx->pool, ctx->me.uid),
+        action, yd_int_str(ctx->pool, target), d, &ctx->client_ip);
 }
 
 
@@ -806,4 +818,37 @@ yd_org_user_load(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step, int64_t uid,
     json_object_set_new(obj, "user", user);
 
     return yd_ok_status(ctx, status, obj);
+}
+
+
+/* INSERT of a user's memberships (n >= 1), one statement */
+
+ngx_int_t
+yd_org_memberships_insert(ngx_http_youdu_ctx_t *ctx, int64_t uid,
+    yd_org_membership_t *m, ngx_uint_t n)
+{
+    char                  *sql;
+    ngx_str_t             *u;
+    ngx_uint_t             i;
+    ngx_youdu_db_param_t  *p;
+
+    sql = yd_org_placeholders(ctx->pool,
+        "INSERT INTO user_depts (user_id, dept_id, position, weight, "
+        "sort_id) VALUES ", "(?, ?, ?, ?, ?)", ", ", n, "");
+    p = ngx_pcalloc(ctx->pool, 5 * n * sizeof(ngx_youdu_db_param_t));
+    u = yd_int_str(ctx->pool, uid);
+
+    if (sql == NULL || p == NULL || u == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        p[5 * i].value = *u;
+        p[5 * i + 1].value = *yd_int_str(ctx->pool, m[i].dept_id);
+        p[5 * i + 2].value = m[i].position;
+        p[5 * i + 3].value = *yd_int_str(ctx->pool, m[i].weight);
+        p[5 * i + 4].value = *yd_int_str(ctx->pool, m[i].sort_id);
+    }
+
+    return yd_sql_params(ctx, sql, p, 5 * n, 0);
 }

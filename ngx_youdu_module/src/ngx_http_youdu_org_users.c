@@ -23,8 +23,6 @@ static ngx_int_t ngx_http_youdu_user_checks(ngx_http_youdu_ctx_t *ctx,
     ngx_http_youdu_user_w_t *uw);
 static ngx_int_t ngx_http_youdu_user_check_result(ngx_http_youdu_ctx_t *ctx,
     ngx_http_youdu_user_w_t *uw);
-static ngx_int_t ngx_http_youdu_user_memberships(ngx_http_youdu_ctx_t *ctx,
-    ngx_http_youdu_user_w_t *uw);
 
 
 static void
@@ -144,42 +142,6 @@ ngx_http_youdu_user_check_result(ngx_http_youdu_ctx_t *ctx,
 }
 
 
-static ngx_int_t
-ngx_http_youdu_user_memberships(ngx_http_youdu_ctx_t *ctx,
-    ngx_http_youdu_user_w_t *uw)
-{
-    char                  *sql;
-    ngx_uint_t             i, n;
-    ngx_youdu_db_param_t  *p;
-    yd_org_membership_t   *m;
-
-    n = uw->in.ndepts;
-
-    sql = yd_org_placeholders(ctx->pool,
-        "INSERT INTO user_depts (user_id, dept_id, position, weight, "
-        "sort_id) VALUES ", "(?, ?, ?, ?, ?)", ", ", n, "");
-    if (sql == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_pcalloc(ctx->pool, 5 * n * sizeof(ngx_youdu_db_param_t));
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < n; i++) {
-        m = &uw->in.depts[i];
-        p[5 * i].value = *yd_int_str(ctx->pool, uw->id);
-        p[5 * i + 1].value = *yd_int_str(ctx->pool, m->dept_id);
-        p[5 * i + 2].value = m->position;
-        p[5 * i + 3].value = *yd_int_str(ctx->pool, m->weight);
-        p[5 * i + 4].value = *yd_int_str(ctx->pool, m->sort_id);
-    }
-
-    return yd_sql_params(ctx, sql, p, 5 * n, 0);
-}
-
-
 ngx_int_t
 ngx_http_youdu_admin_user_create(ngx_http_youdu_ctx_t *ctx)
 {
@@ -254,7 +216,8 @@ ngx_http_youdu_admin_user_create(ngx_http_youdu_ctx_t *ctx)
 
     case 6:
         uw->id = (int64_t) ctx->res->insert_id;
-        return ngx_http_youdu_user_memberships(ctx, uw);
+        return yd_org_memberships_insert(ctx, uw->id, uw->in.depts,
+                                         uw->in.ndepts);
 
     case 7:
         return yd_org_change(ctx, uw->version, YD_ORG_KIND_USER, uw->id,
@@ -393,7 +356,8 @@ ngx_http_youdu_admin_user_update(ngx_http_youdu_ctx_t *ctx)
                       uw->id);
 
     case 6:
-        return ngx_http_youdu_user_memberships(ctx, uw);
+        return yd_org_memberships_insert(ctx, uw->id, uw->in.depts,
+                                         uw->in.ndepts);
 
     case 7:
         return yd_org_change(ctx, uw->version, YD_ORG_KIND_USER, uw->id,

@@ -13,7 +13,6 @@ static void ngx_http_youdu_db_done(void *data, ngx_youdu_db_result_t *res);
 static void ngx_http_youdu_db_fail_event(ngx_event_t *ev);
 static void ngx_http_youdu_redis_done(void *data, redisReply *reply);
 static void ngx_http_youdu_release_db(ngx_http_youdu_ctx_t *ctx);
-static void ngx_http_youdu_push_recheck(int64_t uid);
 static void ngx_http_youdu_push_rechecked(void *data, redisReply *reply);
 static ngx_int_t ngx_http_youdu_send(ngx_http_youdu_ctx_t *ctx,
     ngx_uint_t status, json_t *obj);
@@ -437,7 +436,7 @@ yd_error(ngx_http_youdu_ctx_t *ctx, ngx_uint_t status, ngx_int_t errcode,
  * so a lost or a spurious one is harmless.
  */
 
-static void
+void
 ngx_http_youdu_push_recheck(int64_t uid)
 {
     u_char       msg[64];

@@ -326,6 +326,7 @@ ngx_http_youdu_push_start(ngx_http_request_t *r, ngx_youdu_push_conf_t *conf,
 
     f->next = NULL;
     f->sent = 0;
+    f->tried = 0;
     f->len = ngx_sprintf(f->data, "%s%V\r\n\r\n", head, accept) - f->data;
     ngx_youdu_push_conn_append(pc, f);
 

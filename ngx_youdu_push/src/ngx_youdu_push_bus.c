@@ -229,6 +229,8 @@ ngx_youdu_push_bus_message(ngx_str_t *channel, ngx_str_t *payload)
         ngx_youdu_push_bus_recheck(notice);
 
     } else {
+        /* msg, read, typing, and the open platform's app_notice, popup and
+         * app_event (docs/push.md): "ev" goes to the users in "to" */
         ngx_youdu_push_bus_user_event(notice);
     }
 

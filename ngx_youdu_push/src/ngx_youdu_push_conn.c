@@ -508,6 +508,7 @@ ngx_youdu_push_conn_enqueue(ngx_youdu_push_conn_t *pc, ngx_uint_t opcode,
     f->next = NULL;
     f->len = hlen + len;
     f->sent = 0;
+    f->tried = 0;
 
     ngx_youdu_push_conn_append(pc, f);
 
@@ -583,6 +584,8 @@ ngx_youdu_push_flush(ngx_youdu_push_conn_t *pc)
         }
 
         if (n == NGX_AGAIN) {
+            f->tried = 1;
+
             if (!c->write->timer_set) {
                 ngx_add_timer(c->write, pc->conf->send_timeout);
             }
@@ -638,7 +641,7 @@ ngx_youdu_push_conn_close(ngx_youdu_push_conn_t *pc, ngx_uint_t code,
     if (pc->overflow) {
         keep = &pc->out;
 
-        if (pc->out && pc->out->sent) {
+        if (pc->out && (pc->out->sent || pc->out->tried)) {
             keep = &pc->out->next;
         }
 

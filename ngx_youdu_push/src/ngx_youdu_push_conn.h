@@ -46,6 +46,9 @@ struct ngx_youdu_push_frame_s {
     ngx_youdu_push_frame_t   *next;
     size_t                    len;
     size_t                    sent;
+    /* a write of it was started: TLS must retry the same bytes (OpenSSL
+     * fails a shorter retry with "bad length"), so it stays queued */
+    unsigned                  tried:1;
     u_char                    data[1];
 };
 

@@ -86,6 +86,8 @@ my @ROUTES = (
         { client_msg_id => 'str', from_conv_id => 'int', seqs => 'conf', title => 'str' }, []],
     [GET    => '/conversations/:id/messages/:seq/forward', 'user', {}, [qw(offset limit)]],
     [POST   => '/conversations/:id/typing',      'user',  {}, []],
+    [POST   => '/conversations/:id/enter',       'user',  {}, []],
+    [GET    => '/apps/notices',                  'user',  {}, []],
     [GET    => '/presence',                      'user',  {}, [qw(user_ids)]],
     # files: the body is the file itself (any bytes); downloads take a token
     # or a signed URL's query
@@ -93,6 +95,12 @@ my @ROUTES = (
     [GET    => '/files/:id',                     'user',  {}, [qw(uid exp sig)]],
     [GET    => '/files/:id/thumb',               'user',  {}, [qw(uid exp sig)]],
     [GET    => '/files/:id/url',                 'user',  {}, []],
+    # avatars: the body is the image (any bytes)
+    [GET    => '/org/users/:id/avatar',          'user',  {}, [qw(size)]],
+    [PUT    => '/me/avatar',                     'user',  {}, []],
+    [POST   => '/me/avatar',                     'user',  {}, []],
+    [PUT    => '/admin/users/:id/avatar',        'admin', {}, []],
+    [POST   => '/admin/users/:id/avatar',        'admin', {}, []],
     # open-platform apps ("scope" is an object: the depts kind throws arrays
     # and objects of every shape at it)
     [GET    => '/admin/apps',                    'admin', {}, [qw(offset limit q)]],
@@ -103,6 +111,11 @@ my @ROUTES = (
     [POST   => '/admin/apps/:id/rotate-key',     'admin', {}, []],
     [POST   => '/admin/apps/:id/rotate-callback-token', 'admin', {}, []],
     [GET    => '/apps',                          'user',  {}, []],
+    # the callback queue of an app (ids that match no app or row)
+    [GET    => '/admin/apps/:id/callbacks',      'admin', {}, [qw(offset limit state)]],
+    [POST   => '/admin/apps/:id/callbacks/:cbid/retry', 'admin', {}, []],
+    # single sign-on tokens for the app portal
+    [POST   => '/sso/token',                     'user',  { app_id => 'str' }, []],
 );
 
 sub app_fields {
