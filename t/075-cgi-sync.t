@@ -30,11 +30,12 @@ sub org_state {
     my %d = map { $_->{id} => "$_->{name}|" . ($_->{parent_id} // 'root') . "|$_->{sort_id}|$_->{alias}" }
             grep { $_->{id} != 0 } @{ $dj->{departments} };
     my %u;
+    my %quit = map { $_ => 1 } split /\n/, db('SELECT account FROM users WHERE quit_at IS NOT NULL');
     my $off = 0;
     while (1) {
         my (undef, $uj) = api(GET => "/org/users?limit=500&offset=$off", undef, token => $admin);
         for my $x (@{ $uj->{users} }) {
-            next if $x->{role} >= 1;
+            next if $x->{role} >= 1 || $quit{$x->{account}};
             $u{$x->{account}} = $x;
         }
         $off += 500;
@@ -106,8 +107,10 @@ sub run_fails {
 my $gone_dept = create_dept(name => uniq('gone'));
 my ($gone_uid) = create_user(account => "$p.gone", departments => [{ dept_id => $gone_dept }]);
 my ($chg_uid) = create_user(account => "$p.chg", name => 'Before', departments => [{ dept_id => $gone_dept }]);
+my ($quit_uid) = create_user(account => "$p.quit", departments => [{ dept_id => $gone_dept }]);
+cgi_ok('a user resigns (/cgi/user/quit)', $app, '/user/quit', { accList => [ "$p.quit" ] });
 my $v0 = version();
-my $nu0 = db('SELECT COUNT(*) FROM users WHERE role = 0');      # all go but one
+my $nu0 = db('SELECT COUNT(*) FROM users WHERE role = 0 AND quit_at IS NULL');  # all go but one
 my $nd0 = db('SELECT COUNT(*) FROM departments WHERE id <> 0'); # all go
 
 my $alias = uniq('al');
@@ -148,6 +151,8 @@ is_deeply([ map { "$_->{dept_id}|$_->{position}|$_->{weight}|$_->{sort_id}" }
 my (undef, $lj) = api(GET => "/org/users/$u->{\"$p.ls\"}{id}", undef, token => $admin);
 is_deeply([ map { "$_->{dept_id}|$_->{position}" } @{ $lj->{user}{departments} } ], [ ($B + 3) . "|Rep" ],
           'deptDetail alone places a user too');
+is(db("SELECT CONCAT(quit_at IS NOT NULL, ' ', (SELECT COUNT(*) FROM user_depts WHERE user_id = $quit_uid)) "
+      . "FROM users WHERE id = $quit_uid"), '1 0', 'a resigned user is kept as resigned (row and history stay)');
 my ($gst) = api(GET => "/org/users/$gone_uid", undef, token => $admin);
 is($gst, 404, 'the user not listed is gone');
 my $v1 = version();
@@ -210,6 +215,8 @@ run_fails('sibling sortId clash', { deptList => [ @depts, { id => $B + 9, name =
           qr/deptList\[3\]\.sortId: sortId 2 is also used by deptList\[2\].*sibling sortIds must differ/);
 run_fails('wrong type', { deptList => \@depts, userList => [ { %$u1, gender => 'x' } ] },
           qr/userList\[0\]\.gender: gender must be an integer/);
+run_fails('a resigned user listed', { deptList => \@depts, userList => [ $u1, { %$u1, userId => "$p.quit" } ] },
+          qr/userList\[1\]\.userId: account "\Q$p\E\.quit" has resigned: restore it first/);
 run_fails('bad passwd', { deptList => \@depts, userList => [ { %$u1, passwd => 'xyz' } ] },
           qr/userList\[0\]\.passwd: passwd must be the 32 hex digits/);
 run_fails('bad authType', { deptList => \@depts, userList => [ { %$u1, authType => 7 } ] },
@@ -289,7 +296,7 @@ ok($mid->{result} == 1 && $mid->{desc} =~ /^running: / || $mid->{result} == 3,
 my $br = wait_job($bid, 300);
 is($br->{result}, 3, '2,000 users: done') or diag explain $br;
 diag(sprintf('2,000-user replaceall took %.1f s', time - $t0));
-is(db("SELECT COUNT(*) FROM users WHERE role = 0"), 2000, '2,000 users stored (no others)');
+is(db("SELECT COUNT(*) FROM users WHERE role = 0 AND quit_at IS NULL"), 2000, '2,000 users stored (no others)');
 is(db("SELECT COUNT(*) FROM users WHERE role = 0 AND account LIKE '$p.b%' AND name LIKE '甲用户%'"), 2000,
    'all of them the requested ones');
 is(db("SELECT COUNT(*) FROM user_depts ud JOIN users u ON u.id = ud.user_id WHERE u.role = 0"),
@@ -452,7 +459,8 @@ my $dbfile = run_dir() . "/org-$$.db";
 open my $dbf, '>:raw', $dbfile or die; print $dbf $dbbytes; close $dbf;
 sub lite { my $r = `sqlite3 -separator '|' $dbfile "$_[0]"`; chomp $r; decode_utf8($r) }
 is(lite('SELECT value FROM meta WHERE key = \'version\''), $ver, 'sqlite: meta version');
-is(lite('SELECT COUNT(*) FROM user'), db('SELECT COUNT(*) FROM users'), 'sqlite: every user');
+is(lite('SELECT COUNT(*) FROM user'), db('SELECT COUNT(*) FROM users WHERE quit_at IS NULL'),
+   'sqlite: every user (not the resigned)');
 is(lite("SELECT name || '|' || gender || '|' || email || '|' || enableState FROM user WHERE userId = '$p.wang'"),
    '王五|1|wang@example.com|1', 'sqlite: a user with its fields');
 is(lite("SELECT gid FROM user WHERE userId = '$p.zs'"), $zs_gid, 'sqlite: gid');

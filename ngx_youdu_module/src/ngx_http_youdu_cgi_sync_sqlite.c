@@ -385,10 +385,12 @@ ngx_http_youdu_cgi_sqlite_query(ngx_http_youdu_ctx_t *ctx)
         od->depts = res;
         return yd_sql(ctx, "SELECT id, account, name, gender, "
                            "IFNULL(mobile, ''), phone, email, enable_state, "
-                           "short_code FROM users ORDER BY id", "");
+                           "short_code FROM users WHERE quit_at IS NULL "
+                           "ORDER BY id", "");
 
     case 5:
         od->users = res;
+        /* the resigned have no memberships (user_quit_depts) */
         return yd_sql(ctx, "SELECT dept_id, user_id, position, weight, "
                            "sort_id FROM user_depts", "");
 
