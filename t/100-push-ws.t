@@ -6,6 +6,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use Socket ();
 use Time::HiRes qw(time sleep);
 use IO::Socket::INET;
 use Youdu::Test;
@@ -333,6 +334,10 @@ for my $i (1 .. 40) {
 my ($uid_s, $acc_s, $pw_s) = db_user();
 my ($tok_s) = signin($acc_s, $pw_s);
 my $slow = ws_auth($tok_s);
+# a fixed, small receive buffer: with autotuning (tcp_rmem up to 32 MB here)
+# the kernel could swallow the whole backlog and the server never sees it
+setsockopt($slow->{sock}, Socket::SOL_SOCKET(), Socket::SO_RCVBUF(), 65536)
+    or die "SO_RCVBUF: $!";
 my $rs = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ENV{TEST_YOUDU_REDIS_PORT})
     or die "redis: $!";
 my $big = $JSON->encode(notice([$uid_s], 0, body => { text => 'y' x 8000 }));

@@ -677,6 +677,14 @@ ngx_youdu_push_finalize(ngx_youdu_push_conn_t *pc)
         return;
     }
 
+#if (NGX_SSL)
+    /* a TLS record still half written: a close_notify now would be a
+     * different write ("bad write retry"); the peer sees the close */
+    if (pc->c->ssl && pc->out && pc->out->tried) {
+        pc->c->ssl->no_send_shutdown = 1;
+    }
+#endif
+
     /* runs ngx_youdu_push_conn_cleanup(): pc may be freed from here on */
     pc->finalize(pc);
 }
