@@ -45,7 +45,7 @@ PACKAGES=(nginx nginx-dev libnginx-mod-stream mariadb-server mariadb-client libm
           redis-server libhiredis-dev libjansson-dev libjwt-dev libssl-dev libargon2-dev
           argon2 zlib1g-dev libgd-dev unicode-data pkg-config gcc make openssl perl
           libio-socket-ssl-perl libprotocol-websocket-perl libcryptx-perl curl procps
-          iproute2)
+          iproute2 libxml2-dev libsqlite3-dev sqlite3)
 
 install_packages() {
     local missing=()

@@ -16,11 +16,8 @@
 #define YD_IMPORT_BODY_LIMIT  (64 * 1024 * 1024)
 
 
-typedef void (*yd_imp_task_pt)(void *data, ngx_log_t *log);
-
 static void yd_imp_parse_task(void *data, ngx_log_t *log);
 static void yd_imp_check_task(void *data, ngx_log_t *log);
-static ngx_int_t yd_imp_thread(yd_imp_t *imp, yd_imp_task_pt handler);
 
 
 static ngx_str_t  yd_imp_json_type = ngx_string("application/json");
@@ -134,18 +131,18 @@ yd_imp_cleanup(void *data)
 }
 
 
-static ngx_int_t
-yd_imp_start(ngx_http_youdu_ctx_t *ctx)
+/* also used by the /cgi full sync jobs (ngx_http_youdu_cgi_sync_job.c) */
+
+yd_imp_t *
+yd_imp_new(ngx_http_youdu_ctx_t *ctx)
 {
-    ngx_str_t            mode;
-    int64_t              dry;
     yd_imp_t            *imp;
     ngx_pool_cleanup_t  *cln;
 
     imp = ngx_pcalloc(ctx->pool, sizeof(yd_imp_t));
     cln = ngx_pool_cleanup_add(ctx->pool, 0);
     if (imp == NULL || cln == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     imp->ctx = ctx;
@@ -155,6 +152,22 @@ yd_imp_start(ngx_http_youdu_ctx_t *ctx)
     cln->handler = yd_imp_cleanup;
     cln->data = imp;
     ctx->data = imp;
+
+    return imp;
+}
+
+
+static ngx_int_t
+yd_imp_start(ngx_http_youdu_ctx_t *ctx)
+{
+    ngx_str_t   mode;
+    int64_t     dry;
+    yd_imp_t   *imp;
+
+    imp = yd_imp_new(ctx);
+    if (imp == NULL) {
+        return NGX_ERROR;
+    }
 
     if (yd_query_str(ctx, "mode", 16, &mode) != NGX_OK
         || yd_query_int(ctx, "dry_run", 0, 0, 1, &dry) != NGX_OK)
@@ -250,7 +263,7 @@ yd_imp_resume_later(yd_imp_t *imp, ngx_event_t *ev)
 }
 
 
-static ngx_int_t
+ngx_int_t
 yd_imp_thread(yd_imp_t *imp, yd_imp_task_pt handler)
 {
     ngx_thread_task_t      *task;
@@ -267,13 +280,13 @@ yd_imp_thread(yd_imp_t *imp, yd_imp_task_pt handler)
     task->handler = handler;
     task->event.handler = yd_imp_thread_done;
     task->event.data = imp;
-    task->event.log = imp->ctx->r->connection->log;
+    task->event.log = yd_log(imp->ctx);
 
     if (ycf->kdf_pool == NULL
         || ngx_thread_task_post(ycf->kdf_pool, task) != NGX_OK)
     {
         /* no thread pool: do it here */
-        handler(imp, imp->ctx->r->connection->log);
+        handler(imp, yd_log(imp->ctx));
         return yd_imp_resume_later(imp, &task->event);
     }
 
@@ -317,7 +330,12 @@ yd_imp_run_op(ngx_http_youdu_ctx_t *ctx, ngx_array_t *ops)
 }
 
 
-static ngx_int_t
+/*
+ * The stages after parsing; a /cgi sync job (which parses in its own
+ * task) enters at stage 1 too.
+ */
+
+ngx_int_t
 ngx_http_youdu_import(ngx_http_youdu_ctx_t *ctx)
 {
     ngx_int_t               rc;
@@ -360,7 +378,8 @@ ngx_http_youdu_import(ngx_http_youdu_ctx_t *ctx)
         imp->res_depts = res;
         return yd_sql(ctx, "SELECT id, account, name, gender, "
                            "IFNULL(mobile, ''), phone, email, title, "
-                           "enable_state, role FROM users", "");
+                           "enable_state, role, quit_at IS NOT NULL "
+                           "FROM users", "");
 
     case 6:
         imp->res_users = res;

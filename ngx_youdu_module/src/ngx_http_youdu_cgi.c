@@ -42,6 +42,8 @@ static ngx_int_t ngx_http_youdu_cgi_reply(ngx_http_youdu_ctx_t *ctx,
 
 const ngx_http_youdu_cgi_route_t  *ngx_http_youdu_cgi_tables[] = {
     ngx_http_youdu_cgi_token_routes,
+    ngx_http_youdu_cgi_sync_routes,
+    ngx_http_youdu_cgi_sqlite_routes,
     ngx_http_youdu_cgi_media_routes,
     ngx_http_youdu_cgi_avatar_routes,
     ngx_http_youdu_cgi_msg_routes,

@@ -79,6 +79,8 @@ extern const ngx_http_youdu_cgi_route_t  *ngx_http_youdu_cgi_tables[];
 
 /* route tables, one per resource file (listed in ngx_http_youdu_cgi.c) */
 extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_token_routes[];
+extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_sync_routes[];
+extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_sqlite_routes[];
 extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_media_routes[];
 extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_avatar_routes[];
 extern const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_msg_routes[];

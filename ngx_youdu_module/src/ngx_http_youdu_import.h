@@ -109,6 +109,7 @@ typedef struct {
     ngx_uint_t              nuds;
     ngx_int_t               file;       /* index in users or -1 */
     unsigned                deleted:1;
+    unsigned                quit:1;     /* resigned (/cgi/user/quit) */
 } yd_imp_dbuser_t;
 
 
@@ -164,6 +165,11 @@ typedef struct {
     json_t                 *errors;
     ngx_uint_t              nerrors;
 
+    /* audit_log: the action and the detail's "app"; actor_id is NULL
+     * when ctx->me.uid is 0 (an app) */
+    const char             *action;
+    ngx_str_t               app_id;
+
     /* counts */
     ngx_uint_t              d_created, d_updated, d_deleted;
     ngx_uint_t              u_created, u_updated, u_deleted;
@@ -174,6 +180,15 @@ typedef struct {
     ngx_uint_t              op;
 } yd_imp_t;
 
+
+typedef void (*yd_imp_task_pt)(void *data, ngx_log_t *log);
+
+/* ngx_http_youdu_api_import.c */
+yd_imp_t *yd_imp_new(ngx_http_youdu_ctx_t *ctx);
+/* runs the task in the thread pool, then resumes ctx at stage + 1 */
+ngx_int_t yd_imp_thread(yd_imp_t *imp, yd_imp_task_pt handler);
+/* the route handler: parse (stage 0), check and write (stages 1...) */
+ngx_int_t ngx_http_youdu_import(ngx_http_youdu_ctx_t *ctx);
 
 /* ngx_http_youdu_import_util.c */
 ngx_int_t yd_imp_hash_init(ngx_pool_t *pool, yd_imp_hash_t *h, ngx_uint_t n);

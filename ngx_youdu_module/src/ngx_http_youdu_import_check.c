@@ -144,6 +144,7 @@ yd_imp_load_users(yd_imp_t *imp, ngx_youdu_db_result_t *res)
         b->title = *yd_cell(res, i, 7);
         b->enable_state = yd_int(res, i, 8);
         b->role = yd_int(res, i, 9);
+        b->quit = (yd_int(res, i, 10) == 1);
 
         (void) yd_imp_hash_add(&imp->dbu_by_id, (u_char *) &b->id,
                                sizeof(int64_t), i);
@@ -557,6 +558,14 @@ yd_imp_check_users(yd_imp_t *imp)
                 u->db = yd_imp_hash_find(&imp->dbu_by_account,
                                          u->account_lc.data,
                                          u->account_lc.len);
+
+                if (u->db >= 0 && imp->dbu[u->db].quit) {
+                    /* its memberships wait in user_quit_depts */
+                    yd_imp_error(imp, u->row, "users", "account",
+                                 "account \"%V\" has resigned: restore it "
+                                 "first (/cgi/user/restore)", &u->account);
+                }
+
                 if (u->db >= 0) {
                     imp->dbu[u->db].file = i;
                 }
@@ -609,8 +618,10 @@ yd_imp_check_users(yd_imp_t *imp)
 
         for (i = 0; i < imp->ndbu; i++) {
             b = &imp->dbu[i];
-            /* administrators stay unless a super admin replaces */
-            b->deleted = (b->file < 0 && b->id != imp->ctx->me.uid
+            /* administrators stay unless a super admin replaces;
+             * resigned accounts keep their row and history */
+            b->deleted = (b->file < 0 && !b->quit
+                          && b->id != imp->ctx->me.uid
                           && !(b->role == 2 && !kept_super)
                           && !(b->role >= 1 && imp->ctx->me.role < 2));
         }

@@ -177,7 +177,8 @@ yd_imp_parse(yd_imp_t *imp)
                         "send the org chart as JSON or CSV in the body");
     }
 
-    if (ctx->r->headers_in.content_type) {
+    /* a /cgi sync job has no request: its input is always JSON */
+    if (ctx->r && ctx->r->headers_in.content_type) {
         ct = &ctx->r->headers_in.content_type->value;
 
         if (ct->len >= 8 && ngx_strncasecmp(ct->data, (u_char *) "text/csv", 8)

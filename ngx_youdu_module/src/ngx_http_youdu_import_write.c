@@ -45,10 +45,12 @@ static const char  yd_imp_sql_dept_del[] =
     "DELETE FROM departments WHERE id IN (SELECT j.id FROM " YD_IMP_IDS ") "
     "ORDER BY depth DESC";
 
-/* users kept by replace (the caller) whose departments all went */
+/* users kept by replace (the caller) whose departments all went; not the
+ * resigned, who belong to no department */
 static const char  yd_imp_sql_root_fallback[] =
     "INSERT INTO user_depts (user_id, dept_id) SELECT u.id, 0 FROM users u "
-    "WHERE NOT EXISTS (SELECT 1 FROM user_depts ud WHERE ud.user_id = u.id)";
+    "WHERE u.quit_at IS NULL "
+    "AND NOT EXISTS (SELECT 1 FROM user_depts ud WHERE ud.user_id = u.id)";
 
 static const char  yd_imp_sql_user_upsert[] =
     "INSERT INTO users (account, name, name_pinyin, name_initials, gender, "
@@ -96,7 +98,7 @@ static const char  yd_imp_sql_chg_user_del[] =
 
 static const char  yd_imp_sql_audit[] =
     "INSERT INTO audit_log (actor_id, action, target, detail, ip) "
-    "VALUES (?, 'org.import', ?, ?, ?)";
+    "VALUES (NULLIF(?, 0), ?, ?, ?, ?)";
 
 
 static yd_imp_op_t *
@@ -603,10 +605,12 @@ yd_imp_plan_uds(yd_imp_t *imp, ngx_youdu_db_result_t *res)
     }
 
     p = ngx_snprintf(buf, sizeof(buf),
-                     "{\"mode\":\"%s\",\"format\":\"%s\","
+                     "{%s%V%s\"mode\":\"%s\",\"format\":\"%s\","
                      "\"departments\":{\"created\":%ui,\"updated\":%ui,"
                      "\"deleted\":%ui},\"users\":{\"created\":%ui,"
                      "\"updated\":%ui,\"deleted\":%ui}}",
+                     imp->app_id.len ? "\"app\":\"" : "", &imp->app_id,
+                     imp->app_id.len ? "\"," : "",
                      imp->replace ? "replace" : "upsert",
                      imp->csv ? "csv" : "json",
                      imp->d_created, imp->d_updated, imp->d_deleted,
@@ -622,16 +626,19 @@ yd_imp_plan_uds(yd_imp_t *imp, ngx_youdu_db_result_t *res)
     target.data = (u_char *) (imp->replace ? "org:replace" : "org:upsert");
     target.len = ngx_strlen(target.data);
 
-    op = yd_imp_op(imp, &imp->ops2, yd_imp_sql_audit, 4);
+    op = yd_imp_op(imp, &imp->ops2, yd_imp_sql_audit, 5);
     if (op == NULL
         || yd_imp_op_int(imp, &op->params[0], imp->ctx->me.uid) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    op->params[1].value = target;
-    op->params[2].value = detail;
-    op->params[3].value = imp->ctx->client_ip;
+    op->params[1].value.data = (u_char *) (imp->action ? imp->action
+                                                       : "org.import");
+    op->params[1].value.len = ngx_strlen(op->params[1].value.data);
+    op->params[2].value = target;
+    op->params[3].value = detail;
+    op->params[4].value = imp->ctx->client_ip;
 
     return NGX_OK;
 }

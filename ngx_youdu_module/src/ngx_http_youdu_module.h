@@ -132,6 +132,12 @@ struct ngx_http_youdu_ctx_s {
     ngx_uint_t                    cgi_phase;   /* the /cgi framework's own
                                                   stages before the handler */
 
+    /* a job without a client (r == NULL, ngx_http_youdu_cgi_sync_job.c):
+     * the reply goes here instead of to a connection */
+    void                        (*detached_done)(ngx_http_youdu_ctx_t *ctx,
+                                    ngx_uint_t status, u_char *data,
+                                    size_t len);
+
     unsigned                      allow_db_error:1;
     unsigned                      finished:1;
     unsigned                      in_handler:1;
@@ -139,6 +145,11 @@ struct ngx_http_youdu_ctx_s {
 
 
 extern ngx_module_t  ngx_http_youdu_module;
+
+
+/* the log of a request, or of the cycle for a job without one */
+#define yd_log(ctx)                                                           \
+    ((ctx)->r ? (ctx)->r->connection->log : ngx_cycle->log)
 
 
 /* ngx_http_youdu_request.c: replies */

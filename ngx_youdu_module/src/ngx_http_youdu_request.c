@@ -72,12 +72,12 @@ yd_sql_params(ngx_http_youdu_ctx_t *ctx, const char *sql,
 
     if (ctx->db) {
         ngx_youdu_db_exec(ctx->db, sql, params, n, ctx->pool,
-                          ctx->r->connection->log, ngx_http_youdu_db_done,
+                          yd_log(ctx), ngx_http_youdu_db_done,
                           ctx);
         return NGX_AGAIN;
     }
 
-    ngx_youdu_db_acquire(&ctx->waiter, ctx->r->connection->log,
+    ngx_youdu_db_acquire(&ctx->waiter, yd_log(ctx),
                          ngx_http_youdu_db_acquired, ctx);
 
     return NGX_AGAIN;
@@ -144,7 +144,7 @@ ngx_http_youdu_vsql(ngx_http_youdu_ctx_t *ctx, const char *sql,
             break;
 
         default:
-            ngx_log_error(NGX_LOG_ALERT, ctx->r->connection->log, 0,
+            ngx_log_error(NGX_LOG_ALERT, yd_log(ctx), 0,
                           YD_LOG_TAG "bad parameter format \"%s\"", fmt);
             return NGX_ERROR;
         }
@@ -221,7 +221,7 @@ ngx_http_youdu_db_acquired(void *data, ngx_youdu_db_conn_t *dc)
         ngx_memzero(&ctx->fail_ev, sizeof(ngx_event_t));
         ctx->fail_ev.handler = ngx_http_youdu_db_fail_event;
         ctx->fail_ev.data = ctx;
-        ctx->fail_ev.log = ctx->r->connection->log;
+        ctx->fail_ev.log = yd_log(ctx);
         ngx_post_event(&ctx->fail_ev, &ngx_posted_events);
         return;
     }
@@ -229,7 +229,7 @@ ngx_http_youdu_db_acquired(void *data, ngx_youdu_db_conn_t *dc)
     ctx->db = dc;
 
     ngx_youdu_db_exec(dc, ctx->sql, ctx->params, ctx->nparams, ctx->pool,
-                      ctx->r->connection->log, ngx_http_youdu_db_done, ctx);
+                      yd_log(ctx), ngx_http_youdu_db_done, ctx);
 }
 
 
@@ -421,7 +421,7 @@ yd_error(ngx_http_youdu_ctx_t *ctx, ngx_uint_t status, ngx_int_t errcode,
     json_object_set_new(obj, "errmsg", msg ? msg : json_string("invalid input"));
 
     if (status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
-        ngx_log_error(NGX_LOG_WARN, ctx->r->connection->log, 0,
+        ngx_log_error(NGX_LOG_WARN, yd_log(ctx), 0,
                       YD_LOG_TAG "replied %ui/%i: %s", status, errcode, buf);
     }
 
@@ -495,6 +495,12 @@ finalize:
 
     ctx->finished = 1;
     ngx_http_youdu_release_db(ctx);
+
+    if (ctx->r == NULL) {
+        ctx->detached_done(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL, 0);
+        return NGX_DONE;
+    }
+
     ngx_http_finalize_request(ctx->r, rc);
     return NGX_DONE;
 }
@@ -523,6 +529,12 @@ yd_send_raw(ngx_http_youdu_ctx_t *ctx, ngx_uint_t status,
 
     /* a held connection (open transaction) is rolled back and returned */
     ngx_http_youdu_release_db(ctx);
+
+    if (r == NULL) {
+        /* a job: its owner reads the reply */
+        ctx->detached_done(ctx, status, data, len);
+        return NGX_DONE;
+    }
 
     r->headers_out.status = status;
     r->headers_out.content_type = *content_type;
