@@ -267,7 +267,8 @@ cgi_err('an unknown mediaId', 200010, $app, '/media/get', { mediaId => 'f' x 32 
 cgi_err('a mediaId of the wrong shape', 200010, $app, '/media/search', { mediaId => '../../etc/passwd' });
 cgi_err('no mediaId', 100003, $app, '/media/search', { foo => 1 });
 my $norights = cgi_app(rights => 2);
-cgi_err('an app without the message right', 3, $norights, '/media/search', { mediaId => $id });
+cgi_err('an app without the message right reads only its own media', 200010, $norights, '/media/search', { mediaId => $id });
+cgi_err('and may not upload', 3, $norights, '/media/upload', undef);
 
 # media created for the app (a user sent it a file): readable
 my $fid = sql("SELECT file_id FROM app_media WHERE media_id = '$img_id'");

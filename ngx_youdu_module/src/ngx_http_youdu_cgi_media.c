@@ -31,11 +31,15 @@ const ngx_http_youdu_cgi_route_t  ngx_http_youdu_cgi_media_routes[] = {
 
     { { NGX_HTTP_GET|NGX_HTTP_POST, "/media/get",
         ngx_http_youdu_cgi_media_get, YD_AUTH_NONE, 64 * 1024, 0 },
-      YD_CGI_ENV_NORMAL, YD_APP_RIGHT_MSG },
+      /* any app reads its own media: the audit monitor has no message
+       * right but fetches the files of the messages it is sent */
+      YD_CGI_ENV_NORMAL, 0 },
 
     { { NGX_HTTP_GET|NGX_HTTP_POST, "/media/search",
         ngx_http_youdu_cgi_media_search, YD_AUTH_NONE, 64 * 1024, 0 },
-      YD_CGI_ENV_NORMAL, YD_APP_RIGHT_MSG },
+      /* any app reads its own media: the audit monitor has no message
+       * right but fetches the files of the messages it is sent */
+      YD_CGI_ENV_NORMAL, 0 },
 
     { { NGX_HTTP_GET|NGX_HTTP_POST, "/face/conf.get",
         ngx_http_youdu_cgi_face_conf, YD_AUTH_NONE, 64 * 1024, 0 },

@@ -95,6 +95,7 @@ struct yd_conv_s {
     void                     *app;         /* a reply to an app (kind 4) */
     int64_t                   callback_id; /* app_callbacks row to wake the
                                               callback worker for */
+    void                     *audit;       /* the copy for sysMsgMonitor */
 
     /* yd_conv_drive(): BEGIN, pre, next seq, write, insert the event,
      * reload the conversation (want_obj), finish; dup on a resend */
@@ -189,6 +190,10 @@ ngx_int_t yd_msg_send_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
 ngx_int_t yd_app_reply_write(ngx_http_youdu_ctx_t *ctx, yd_conv_t *c,
     ngx_uint_t step);
 ngx_int_t yd_app_callback_wake(ngx_http_youdu_ctx_t *ctx, int64_t id);
+
+/* ngx_http_youdu_msg_audit.c: a drive phase after the insert; NGX_DONE when
+ * finished (or nothing to do) */
+ngx_int_t yd_msg_audit(ngx_http_youdu_ctx_t *ctx, ngx_uint_t step);
 
 /* ngx_http_youdu_msg_forward.c */
 ngx_int_t ngx_http_youdu_msg_forward(ngx_http_youdu_ctx_t *ctx);

@@ -14,6 +14,7 @@ enum {
     YD_PH_SEQ,
     YD_PH_WRITE,
     YD_PH_INSERT,
+    YD_PH_AUDIT,
     YD_PH_OBJ,
     YD_PH_FINISH,
     YD_PH_DUP
@@ -83,6 +84,16 @@ yd_conv_drive(ngx_http_youdu_ctx_t *ctx)
 
             if (rc != NGX_OK) {
                 return (rc == NGX_DECLINED) ? NGX_ERROR : rc;
+            }
+
+            c->phase = YD_PH_AUDIT;
+            c->step = 0;
+            break;
+
+        case YD_PH_AUDIT:
+            rc = yd_msg_audit(ctx, c->step++);
+            if (rc != NGX_DONE) {
+                return rc;
             }
 
             c->phase = c->want_obj ? YD_PH_OBJ : YD_PH_FINISH;
