@@ -150,10 +150,36 @@ yd_orgdb_rows(sqlite3 *db, const char *sql, ngx_youdu_db_result_t *res,
 }
 
 
+/* the org version the file holds, a bound parameter like every row */
+
+static ngx_int_t
+yd_orgdb_meta(sqlite3 *db, int64_t version)
+{
+    int            rc;
+    sqlite3_stmt  *st;
+
+    if (sqlite3_prepare_v2(db, "INSERT INTO meta VALUES ('version', ?)", -1,
+                           &st, NULL) != SQLITE_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the column's TEXT affinity stores the number as its decimal text */
+    rc = sqlite3_bind_int64(st, 1, version);
+
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+    }
+
+    sqlite3_finalize(st);
+
+    return rc == SQLITE_DONE ? NGX_OK : NGX_ERROR;
+}
+
+
 static ngx_int_t
 yd_orgdb_fill(yd_orgdb_t *od, const char *file)
 {
-    char      meta[128];
     sqlite3  *db;
     ngx_int_t rc;
 
@@ -163,9 +189,6 @@ yd_orgdb_fill(yd_orgdb_t *od, const char *file)
         sqlite3_close(db);
         return NGX_ERROR;
     }
-
-    ngx_sprintf((u_char *) meta, "INSERT INTO meta VALUES ('version', '%L')%Z",
-                od->version);
 
     rc = (yd_orgdb_exec(db,
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
@@ -184,7 +207,7 @@ yd_orgdb_fill(yd_orgdb_t *od, const char *file)
             " weight INTEGER NOT NULL, sortId INTEGER NOT NULL,"
             " PRIMARY KEY (deptId, gid));"
             "CREATE INDEX k_dept_user_gid ON dept_user (gid);") == SQLITE_OK
-          && yd_orgdb_exec(db, meta) == SQLITE_OK
+          && yd_orgdb_meta(db, od->version) == NGX_OK
           && yd_orgdb_rows(db, "INSERT INTO dept VALUES (?, ?, ?, ?, ?)",
                            od->depts, "itiit") == NGX_OK
           && yd_orgdb_rows(db, "INSERT INTO user VALUES "
