@@ -47,6 +47,8 @@ static yd_cgi_dept_t *yd_cgi_dept_new(ngx_http_youdu_ctx_t *ctx,
     yd_cgi_org_writes_pt writes, const char *action);
 static ngx_int_t yd_cgi_dept_parse(ngx_http_youdu_ctx_t *ctx,
     yd_cgi_dept_t *d, ngx_uint_t create);
+static ngx_int_t yd_cgi_dept_target(ngx_http_youdu_ctx_t *ctx,
+    yd_cgi_dept_t *d, const char *root_refusal);
 static ngx_int_t yd_cgi_dept_id(ngx_http_youdu_ctx_t *ctx, const char *key,
     int64_t *id);
 static ngx_int_t yd_cgi_dept_create_w(ngx_http_youdu_ctx_t *ctx,
@@ -78,6 +80,33 @@ yd_cgi_dept_new(ngx_http_youdu_ctx_t *ctx, yd_cgi_org_writes_pt writes,
     ctx->data = d;
 
     return d;
+}
+
+
+/* the department a delete or sort acts on: "id", present and not the root */
+
+static ngx_int_t
+yd_cgi_dept_target(ngx_http_youdu_ctx_t *ctx, yd_cgi_dept_t *d,
+    const char *root_refusal)
+{
+    ngx_int_t  rc;
+
+    rc = yd_cgi_dept_id(ctx, "id", &d->id);
+
+    if (rc == NGX_DECLINED) {
+        return yd_cgi_fail(ctx, YD_CGI_MISS_DEPTID, "id is missing");
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (d->id == 0) {
+        return yd_cgi_fail(ctx, YD_CGI_DEPT_ROOT_FORBIDDEN,
+                           "the root department %s", root_refusal);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -447,19 +476,9 @@ ngx_http_youdu_cgi_dept_delete(ngx_http_youdu_ctx_t *ctx)
             return NGX_ERROR;
         }
 
-        rc = yd_cgi_dept_id(ctx, "id", &d->id);
-
-        if (rc == NGX_DECLINED) {
-            return yd_cgi_fail(ctx, YD_CGI_MISS_DEPTID, "id is missing");
-        }
-
+        rc = yd_cgi_dept_target(ctx, d, "cannot be deleted");
         if (rc != NGX_OK) {
             return rc;
-        }
-
-        if (d->id == 0) {
-            return yd_cgi_fail(ctx, YD_CGI_DEPT_ROOT_FORBIDDEN,
-                               "the root department cannot be deleted");
         }
 
         d->w.target = d->id;
@@ -532,19 +551,9 @@ ngx_http_youdu_cgi_dept_sort(ngx_http_youdu_ctx_t *ctx)
             return NGX_ERROR;
         }
 
-        rc = yd_cgi_dept_id(ctx, "id", &d->id);
-
-        if (rc == NGX_DECLINED) {
-            return yd_cgi_fail(ctx, YD_CGI_MISS_DEPTID, "id is missing");
-        }
-
+        rc = yd_cgi_dept_target(ctx, d, "has no siblings");
         if (rc != NGX_OK) {
             return rc;
-        }
-
-        if (d->id == 0) {
-            return yd_cgi_fail(ctx, YD_CGI_DEPT_ROOT_FORBIDDEN,
-                               "the root department has no siblings");
         }
 
         rc = yd_cgi_dept_id(ctx, "behindDeptId", &d->behind);

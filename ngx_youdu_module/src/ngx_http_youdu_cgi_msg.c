@@ -37,6 +37,9 @@ typedef struct yd_cgi_send_s  yd_cgi_send_t;
 
 typedef ngx_int_t (*yd_cgi_msg_parse_pt)(ngx_http_youdu_ctx_t *ctx,
     yd_cgi_send_t *s, json_t *in);
+/* the fields of one mpnews or exlink article after its title */
+typedef ngx_int_t (*yd_cgi_article_pt)(ngx_http_youdu_ctx_t *ctx,
+    yd_cgi_send_t *s, json_t *item, const char *where, json_t *out);
 
 typedef struct {
     const char               *name;
@@ -342,8 +345,14 @@ yd_cgi_items(ngx_http_youdu_ctx_t *ctx, json_t *in, const char *what,
 }
 
 
+/*
+ * an array (at most 5) of articles, each with a "title" and the fields
+ * its kind adds; the first title is the preview
+ */
+
 static ngx_int_t
-yd_cgi_msg_mpnews(ngx_http_youdu_ctx_t *ctx, yd_cgi_send_t *s, json_t *in)
+yd_cgi_msg_articles(ngx_http_youdu_ctx_t *ctx, yd_cgi_send_t *s, json_t *in,
+    const char *key, yd_cgi_article_pt fields)
 {
     char        where[32];
     json_t     *list, *item, *out, *arr;
@@ -351,7 +360,9 @@ yd_cgi_msg_mpnews(ngx_http_youdu_ctx_t *ctx, yd_cgi_send_t *s, json_t *in)
     ngx_int_t   rc;
     ngx_str_t   title, first;
 
-    rc = yd_cgi_items(ctx, in, "mpnews", YD_CGI_ITEMS_MAX, &list);
+    list = NULL;
+
+    rc = yd_cgi_items(ctx, in, key, YD_CGI_ITEMS_MAX, &list);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -366,7 +377,7 @@ yd_cgi_msg_mpnews(ngx_http_youdu_ctx_t *ctx, yd_cgi_send_t *s, json_t *in)
     ngx_str_null(&first);
 
     json_array_foreach(list, i, item) {
-        ngx_sprintf((u_char *) where, "mpnews[%uz]%Z", i);
+        ngx_sprintf((u_char *) where, "%s[%uz]%Z", key, i);
 
         out = json_object();
         if (out == NULL || json_array_append_new(arr, out) != 0) {
@@ -377,24 +388,7 @@ yd_cgi_msg_mpnews(ngx_http_youdu_ctx_t *ctx, yd_cgi_send_t *s, json_t *in)
         rc = yd_cgi_put_str(ctx, item, where, "title", 1, YD_CGI_TITLE_MAX,
                             out, &title);
         if (rc == NGX_OK) {
-            rc = yd_cgi_media(ctx, s, item, where, 0, 0, out);
-        }
-        if (rc == NGX_OK) {
-            rc = yd_cgi_put_str(ctx, item, where, "content", 0,
-                                YD_CGI_ARTICLE_MAX, out, NULL);
-        }
-        if (rc == NGX_OK) {
-            rc = yd_cgi_put_str(ctx, item, where, "digest", 0,
-                                YD_CGI_DIGEST_MAX, out, NULL);
-        }
-        if (rc == NGX_OK) {
-            rc = yd_cgi_put_str(ctx, item, where, "url", 0, YD_CGI_URL_MAX,
-                                out, NULL);
-        }
-        if (rc == NGX_OK) {
-            /* go-packagist/youdu spells it show_front */
-            rc = yd_cgi_put_int(ctx, item, where, "showFront", "show_front",
-                                0, 1, 0, out);
+            rc = fields(ctx, s, item, where, out);
         }
 
         if (rc != NGX_OK) {
@@ -409,6 +403,42 @@ yd_cgi_msg_mpnews(ngx_http_youdu_ctx_t *ctx, yd_cgi_send_t *s, json_t *in)
     json_decref(list);
 
     return (rc == NGX_OK) ? yd_cgi_set_preview(ctx, s, "", &first) : rc;
+}
+
+
+static ngx_int_t
+yd_cgi_mpnews_fields(ngx_http_youdu_ctx_t *ctx, yd_cgi_send_t *s,
+    json_t *item, const char *where, json_t *out)
+{
+    ngx_int_t  rc;
+
+    rc = yd_cgi_media(ctx, s, item, where, 0, 0, out);
+    if (rc == NGX_OK) {
+        rc = yd_cgi_put_str(ctx, item, where, "content", 0,
+                            YD_CGI_ARTICLE_MAX, out, NULL);
+    }
+    if (rc == NGX_OK) {
+        rc = yd_cgi_put_str(ctx, item, where, "digest", 0,
+                            YD_CGI_DIGEST_MAX, out, NULL);
+    }
+    if (rc == NGX_OK) {
+        rc = yd_cgi_put_str(ctx, item, where, "url", 0, YD_CGI_URL_MAX,
+                            out, NULL);
+    }
+    if (rc == NGX_OK) {
+        /* go-packagist/youdu spells it show_front */
+        rc = yd_cgi_put_int(ctx, item, where, "showFront", "show_front",
+                            0, 1, 0, out);
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+yd_cgi_msg_mpnews(ngx_http_youdu_ctx_t *ctx, yd_cgi_send_t *s, json_t *in)
+{
+    return yd_cgi_msg_articles(ctx, s, in, "mpnews", yd_cgi_mpnews_fields);
 }
 
 
@@ -449,84 +479,50 @@ yd_cgi_msg_link(ngx_http_youdu_ctx_t *ctx, yd_cgi_send_t *s, json_t *in)
 
 
 static ngx_int_t
+yd_cgi_exlink_fields(ngx_http_youdu_ctx_t *ctx, yd_cgi_send_t *s,
+    json_t *item, const char *where, json_t *out)
+{
+    ngx_int_t  rc;
+
+    rc = yd_cgi_put_str(ctx, item, where, "url", 1, YD_CGI_URL_MAX,
+                        out, NULL);
+    if (rc == NGX_OK) {
+        rc = yd_cgi_put_str(ctx, item, where, "digest", 0,
+                            YD_CGI_DIGEST_MAX, out, NULL);
+    }
+    if (rc == NGX_OK) {
+        rc = yd_cgi_media(ctx, s, item, where, 0, 0, out);
+    }
+    /* the Java SDK's extra fields */
+    if (rc == NGX_OK) {
+        rc = yd_cgi_put_int(ctx, item, where, "link_type", NULL,
+                            INT32_MIN, INT32_MAX, 0, out);
+    }
+    if (rc == NGX_OK) {
+        rc = yd_cgi_put_str(ctx, item, where, "subtitle", 0,
+                            YD_CGI_TITLE_MAX, out, NULL);
+    }
+    if (rc == NGX_OK) {
+        rc = yd_cgi_put_str(ctx, item, where, "link_desc", 0,
+                            YD_CGI_DIGEST_MAX, out, NULL);
+    }
+    if (rc == NGX_OK) {
+        rc = yd_cgi_put_int(ctx, item, where, "date_hide", NULL,
+                            INT32_MIN, INT32_MAX, 0, out);
+    }
+    if (rc == NGX_OK) {
+        rc = yd_cgi_put_int(ctx, item, where, "tail_hide", NULL,
+                            INT32_MIN, INT32_MAX, 0, out);
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
 yd_cgi_msg_exlink(ngx_http_youdu_ctx_t *ctx, yd_cgi_send_t *s, json_t *in)
 {
-    char        where[32];
-    json_t     *list, *item, *out, *arr;
-    size_t      i;
-    ngx_int_t   rc;
-    ngx_str_t   title, first;
-
-    rc = yd_cgi_items(ctx, in, "exlink", YD_CGI_ITEMS_MAX, &list);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    arr = json_array();
-    if (arr == NULL) {
-        json_decref(list);
-        return NGX_ERROR;
-    }
-
-    json_object_set_new(s->content, "items", arr);
-    ngx_str_null(&first);
-
-    json_array_foreach(list, i, item) {
-        ngx_sprintf((u_char *) where, "exlink[%uz]%Z", i);
-
-        out = json_object();
-        if (out == NULL || json_array_append_new(arr, out) != 0) {
-            rc = NGX_ERROR;
-            break;
-        }
-
-        rc = yd_cgi_put_str(ctx, item, where, "title", 1, YD_CGI_TITLE_MAX,
-                            out, &title);
-        if (rc == NGX_OK) {
-            rc = yd_cgi_put_str(ctx, item, where, "url", 1, YD_CGI_URL_MAX,
-                                out, NULL);
-        }
-        if (rc == NGX_OK) {
-            rc = yd_cgi_put_str(ctx, item, where, "digest", 0,
-                                YD_CGI_DIGEST_MAX, out, NULL);
-        }
-        if (rc == NGX_OK) {
-            rc = yd_cgi_media(ctx, s, item, where, 0, 0, out);
-        }
-        /* the Java SDK's extra fields */
-        if (rc == NGX_OK) {
-            rc = yd_cgi_put_int(ctx, item, where, "link_type", NULL,
-                                INT32_MIN, INT32_MAX, 0, out);
-        }
-        if (rc == NGX_OK) {
-            rc = yd_cgi_put_str(ctx, item, where, "subtitle", 0,
-                                YD_CGI_TITLE_MAX, out, NULL);
-        }
-        if (rc == NGX_OK) {
-            rc = yd_cgi_put_str(ctx, item, where, "link_desc", 0,
-                                YD_CGI_DIGEST_MAX, out, NULL);
-        }
-        if (rc == NGX_OK) {
-            rc = yd_cgi_put_int(ctx, item, where, "date_hide", NULL,
-                                INT32_MIN, INT32_MAX, 0, out);
-        }
-        if (rc == NGX_OK) {
-            rc = yd_cgi_put_int(ctx, item, where, "tail_hide", NULL,
-                                INT32_MIN, INT32_MAX, 0, out);
-        }
-
-        if (rc != NGX_OK) {
-            break;
-        }
-
-        if (i == 0) {
-            first = title;
-        }
-    }
-
-    json_decref(list);
-
-    return (rc == NGX_OK) ? yd_cgi_set_preview(ctx, s, "", &first) : rc;
+    return yd_cgi_msg_articles(ctx, s, in, "exlink", yd_cgi_exlink_fields);
 }
 
 
