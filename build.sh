@@ -45,7 +45,9 @@ PACKAGES=(nginx nginx-dev libnginx-mod-stream mariadb-server mariadb-client libm
           redis-server libhiredis-dev libjansson-dev libjwt-dev libssl-dev libargon2-dev
           argon2 zlib1g-dev libgd-dev unicode-data pkg-config gcc make openssl perl
           libio-socket-ssl-perl libprotocol-websocket-perl libcryptx-perl curl procps
-          iproute2 libxml2-dev libsqlite3-dev sqlite3)
+          iproute2 libxml2-dev libsqlite3-dev sqlite3 chromium fonts-wqy-microhei)
+# the browser tests' runner (t/browser): Node.js with npm, Debian's unless one is there
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 install_packages() {
     local missing=()
@@ -65,6 +67,17 @@ install_packages() {
     [ $created = 1 ] && rm -f $prc
     # a daemon that slipped through would hold the default ports; ours use their own, so leave it
     return 0
+}
+
+# playwright-core from npm, exactly as t/browser/package-lock.json pins it (no
+# browser download: the tests drive Debian's /usr/bin/chromium)
+install_browser_test_deps() {
+    local d=$ROOT/t/browser
+    if [ ! -d "$d/node_modules/playwright-core" ] || [ "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
+        log "npm ci (t/browser)"
+        (cd "$d" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+            || die "npm ci in t/browser failed"
+    fi
 }
 
 # ---------------------------------------------------------------- build
@@ -411,6 +424,7 @@ test)
         [ -e "$u" ] || continue
         bash "$u" "$RUN_DIR/unit" || rc=1
     done
+    install_browser_test_deps
     start_stack
     create_admin
     export TEST_YOUDU_URL="http://127.0.0.1:$HTTP_PORT" TEST_YOUDU_HTTPS_URL="https://127.0.0.1:$HTTPS_PORT"
