@@ -311,6 +311,14 @@ test('a large department (2,000 people) renders only what is on screen and scrol
     await members.locator('.ct-row').first().waitFor();
     const rendered = await members.locator('.ct-row').count();
     assert.ok(rendered < 80, 'only a window of rows is in the DOM, got ' + rendered);
+    // the middle of the list; an admin renames somebody there: the row changes, the list does not jump
+    await members.evaluate((el) => { el.scrollTop = 1000 * 60; });
+    await members.locator('.ct-row').filter({ hasText: '成员1003' }).waitFor();
+    const target = (await apiOk('GET', `/org/users?q=big${tag}.1003&limit=1`, null, admin)).users[0];
+    assert.equal(target.name, '成员1003');
+    await apiOk('PATCH', '/admin/users/' + target.id, { name: '成员1003改' }, admin);
+    await members.getByTestId('member-' + target.id).filter({ hasText: '成员1003改' }).waitFor();
+    assert.equal(await members.evaluate((el) => el.scrollTop), 1000 * 60, 'the scroll position stays');
     await members.evaluate((el) => { el.scrollTop = el.scrollHeight; });
     await members.locator('.ct-row').filter({ hasText: '成员1999' }).waitFor();
     assert.equal((await p.getByTestId('dept-' + big.id).locator('.ct-node-count').textContent()).trim(), '2000');

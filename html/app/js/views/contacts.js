@@ -34,7 +34,7 @@ register({
         'contacts.search_label': 'Search colleagues', 'contacts.no_results': 'Nobody matches “{q}”',
         'contacts.more': 'More results', 'contacts.results': '{n} colleagues', 'contacts.searching': 'Searching…',
         'contacts.search_failed': 'Search failed: {msg}',
-        'contacts.people': '{n}', 'contacts.empty_dept': 'No members in this department',
+        'contacts.people': '{n} people', 'contacts.empty_dept': 'No members in this department',
         'contacts.sub_depts': 'Departments', 'contacts.members': 'Members',
         'contacts.pick': 'Choose a colleague to see their profile', 'contacts.expand': 'Expand', 'contacts.collapse': 'Collapse',
         'contacts.loading': 'Loading the address book…', 'contacts.dept_gone': 'This department was deleted',
@@ -228,20 +228,23 @@ export function mount(el, route) {
             dataset: { test: 'dept-toggle-' + d.id },
             onclick: (e) => { e.stopPropagation(); e.preventDefault(); if (open) expanded.delete(d.id); else expanded.add(d.id); drawTree(); },
         }, icon('chevron')) : h('span.ct-toggle.none');
-        const row = h('a.ct-node', {
-            href: d.id === 0 ? '#/contacts/dept/0' : '#/contacts/dept/' + d.id,
-            role: 'treeitem', 'aria-expanded': kids.length ? String(open) : null, 'aria-selected': String(selected),
-            class: (selected ? 'active' : '') + (open ? ' open' : ''),
-            dataset: { test: 'dept-' + d.id, dept: d.id },
+        const link = h('a.ct-node-link', {
+            href: '#/contacts/dept/' + d.id, 'aria-current': selected ? 'page' : null,
             onclick: (e) => {
                 if (kids.length && !open) expanded.add(d.id);
                 // the department already shown: the hash does not change, redraw here
                 if (d.id === dept && deptChosen && userId == null) { e.preventDefault(); drawTree(); }
             },
-        }, toggle,
-        h('span.ct-node-icon', icon(d.id === 0 ? 'users' : 'folder')),
+        }, h('span.ct-node-icon', icon(d.id === 0 ? 'users' : 'folder')),
         h('span.ct-node-name', d.name),
         h('span.ct-node-count', String(idx.count(d.id))));
+        const row = h('div.ct-node', {
+            role: 'treeitem', 'aria-expanded': kids.length ? String(open) : null, 'aria-selected': String(selected),
+            class: (selected ? 'active' : '') + (open ? ' open' : ''),
+            dataset: { test: 'dept-' + d.id, dept: d.id },
+            // the row's padding selects too
+            onclick: (e) => { if (e.target === row) link.click(); },
+        }, toggle, link);
         row.style.paddingLeft = (8 + depth * 18) + 'px';
         if (!open || !kids.length) return row;
         return [row, h('div', { role: 'group' }, kids.map((k) => treeNode(k, depth + 1)))];
@@ -390,11 +393,12 @@ export function mount(el, route) {
         const id = raw != null && /^\d+$/.test(raw) ? Number(raw) : null;
         if (kind === 'user' && id != null) {
             userId = id;
-            if (!deptChosen) {
-                // opened from a search or a link: show where the person sits
-                const u = org.user(id);
-                const first = u && (u.departments || [])[0];
-                if (first && org.dept(first.dept_id)) dept = first.dept_id;
+            // opened from a search or a link: show where the person sits
+            const u = org.user(id);
+            const mine = (u && u.departments) || [];
+            if (!mine.some((m) => m.dept_id === dept)) {
+                const first = mine.find((m) => org.dept(m.dept_id));
+                if (first) dept = first.dept_id;
             }
         } else if (kind === 'dept' && id != null) {
             userId = null; dept = id; deptChosen = true;

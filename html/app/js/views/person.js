@@ -248,7 +248,7 @@ export function openPersonCard(userId, { anchor } = {}) {
     const stop = follow(userId, draw, 'person-card');
     const offRoute = bus.on('route', () => closeFn());
     const cleanup = () => { stop(); offRoute(); ticket++; if (openCard && openCard.close === closeFn) openCard = null; };
-    const at = anchor && (anchor.currentTarget || anchor.target || anchor);
+    const at = anchor instanceof Event ? (anchor.currentTarget || anchor.target) : anchor;
     if (at instanceof Element && innerWidth > 720) {
         const pop = h('div.person-pop', { role: 'dialog', 'aria-label': t('person.title') },
             h('button.icon-btn.person-pop-close', { type: 'button', 'aria-label': t('common.close'), onclick: () => closeFn() }, icon('close')),
