@@ -95,6 +95,15 @@ test('the tree shows the departments; expanding one and choosing it lists its me
     await members.getByTestId('subdept-' + deptB.id).waitFor();
     await members.getByTestId('member-' + viewer.id).waitFor();
     await shot(p, 'contacts-desktop');
+    // the keyboard works the tree: left closes A, right opens it again, down reaches B
+    await p.getByTestId('dept-' + deptA.id).locator('a').focus();
+    await p.keyboard.press('ArrowLeft');
+    await p.getByTestId('dept-' + deptB.id).waitFor({ state: 'detached' });
+    await p.keyboard.press('ArrowRight');
+    await p.keyboard.press('ArrowDown');
+    assert.equal(await p.evaluate(() => document.activeElement.closest('[data-dept]')?.dataset.dept), String(deptB.id));
+    await p.keyboard.press('Enter');
+    await p.waitForURL(new RegExp('#/contacts/dept/' + deptB.id + '$'));
     a.assertNoErrors();
     await a.close();
 });
@@ -117,6 +126,12 @@ test('search: pinyin initials find a Chinese name, highlighted; arrows and Enter
     assert.ok((await hit.locator('mark').count()) > 0, 'the match is highlighted');
     assert.match(await hit.textContent(), new RegExp(deptB.name), 'the result shows the department path');
     await shot(p, 'contacts-search');
+    // the full pinyin finds him too, and says why he matched
+    const pinyin = (await apiOk('GET', '/org/users/' + zhang.id, null, admin)).user.name_pinyin;
+    await box.fill(pinyin);
+    await hit.filter({ hasText: '拼音' }).waitFor();
+    await box.fill(initials);
+    await hit.waitFor();
     // keyboard: down to our hit, Enter opens the card
     const rows = p.getByTestId('search-results').locator('.ct-result');
     const n = await rows.count();
@@ -257,7 +272,15 @@ test('avatars: a user with a picture shows it, others keep their initials; openP
     assert.equal(await p.getByTestId('members').getByTestId('member-' + colleague.id).locator('.avatar img').count(), 0);
     // the large picture on the card
     await row.click();
-    await p.getByTestId('person-card').locator('.person-avatar .avatar img').waitFor();
+    const big = p.getByTestId('person-card').locator('.person-avatar .avatar img');
+    await big.waitFor();
+    // a new picture replaces the cached one without a reload (the user's version moved)
+    const before = await row.locator('.avatar img').getAttribute('src');
+    const res2 = await fetch(BASE + '/api/v1/admin/users/' + zhang.id + '/avatar',
+        { method: 'PUT', headers: { Authorization: 'Bearer ' + admin, 'Content-Type': 'image/png' }, body: png(80, 80) });
+    assert.equal(res2.status, 200, 'second avatar set');
+    await p.waitForFunction(([sel, old]) => { const i = document.querySelector(sel); return i && i.src !== old && i.complete; },
+        [`[data-test=member-${zhang.id}] .avatar img`, before]);
     // the API other views use: a pop-over next to the element
     await p.evaluate(async (id) => {
         const m = await import('/app/js/views/person.js');
@@ -322,6 +345,24 @@ test('a large department (2,000 people) renders only what is on screen and scrol
     await members.evaluate((el) => { el.scrollTop = el.scrollHeight; });
     await members.locator('.ct-row').filter({ hasText: '成员1999' }).waitFor();
     assert.equal((await p.getByTestId('dept-' + big.id).locator('.ct-node-count').textContent()).trim(), '2000');
+    a.assertNoErrors();
+    await a.close();
+});
+
+test('English: the address book and the card speak English', async () => {
+    const a = await openApp(browser, { locale: 'en' });
+    await a.page.evaluate(() => localStorage.setItem('yd.lang', 'en'));
+    await a.page.reload();
+    await login(a.page, viewer);
+    await openContacts(a, '#/contacts/user/' + secret.id);
+    const p = a.page;
+    assert.match(await p.getByTestId('contacts-search').getAttribute('placeholder'), /Search name, pinyin/);
+    const card = p.getByTestId('person-card');
+    await card.getByTestId('person-name').filter({ hasText: secret.name }).waitFor();
+    assert.match(await card.getByTestId('person-field-mobile').textContent(), /Mobile\s*\*\*\*\s*hidden by the administrator/);
+    assert.match(await card.getByTestId('person-send').textContent(), /Send message/);
+    assert.match(await p.locator('.ct-head-count').textContent(), /^\d+ people$/);
+    await shot(p, 'contacts-card-en');
     a.assertNoErrors();
     await a.close();
 });

@@ -30,7 +30,7 @@ register({
         'contacts.match.pinyin': '拼音', 'contacts.match.account': '账号', 'contacts.match.mobile': '手机',
     },
     en: {
-        'contacts.title': 'Contacts', 'contacts.search': 'Search name, pinyin, account or mobile',
+        'contacts.title': 'Contacts', 'contacts.search': 'Search name, pinyin, account…',
         'contacts.search_label': 'Search colleagues', 'contacts.no_results': 'Nobody matches “{q}”',
         'contacts.more': 'More results', 'contacts.results': '{n} colleagues', 'contacts.searching': 'Searching…',
         'contacts.search_failed': 'Search failed: {msg}',
@@ -255,6 +255,24 @@ export function mount(el, route) {
         fill(treeBody, root ? treeNode(root, 0) : emptyState(t('contacts.loading')));
         treeBody.scrollTop = scroll;
     }
+
+    // keyboard: up/down move, right opens (then goes in), left closes (then goes up), Enter follows
+    function focusDept(id) { treeBody.querySelector(`.ct-node[data-dept="${id}"] .ct-node-link`)?.focus(); }
+    treeBody.addEventListener('keydown', (e) => {
+        const link = e.target.closest && e.target.closest('.ct-node-link');
+        if (!link || !['ArrowDown', 'ArrowUp', 'ArrowRight', 'ArrowLeft'].includes(e.key)) return;
+        e.preventDefault();
+        const links = [...treeBody.querySelectorAll('.ct-node-link')];
+        const i = links.indexOf(link);
+        const id = Number(link.parentNode.dataset.dept);
+        const hasKids = idx.kids(id).length > 0;
+        if (e.key === 'ArrowDown') links[i + 1]?.focus();
+        else if (e.key === 'ArrowUp') links[i - 1]?.focus();
+        else if (e.key === 'ArrowRight') {
+            if (hasKids && !expanded.has(id)) { expanded.add(id); drawTree(); focusDept(id); } else if (hasKids) links[i + 1]?.focus();
+        } else if (expanded.has(id) && hasKids) { expanded.delete(id); drawTree(); focusDept(id); }
+        else { const d = org.dept(id); if (d && d.parent_id != null) focusDept(d.parent_id); }
+    });
 
     // ---- the members pane
     function memberRow(it) {
