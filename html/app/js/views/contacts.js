@@ -26,7 +26,7 @@ register({
         'contacts.people': '{n} 人', 'contacts.empty_dept': '该部门暂无成员',
         'contacts.sub_depts': '下级部门', 'contacts.members': '成员',
         'contacts.pick': '选择一位同事查看资料', 'contacts.expand': '展开', 'contacts.collapse': '收起',
-        'contacts.loading': '正在加载通讯录…', 'contacts.dept_gone': '该部门已被删除',
+        'contacts.loading': '正在加载通讯录…', 'contacts.load_failed': '通讯录加载失败', 'contacts.dept_gone': '该部门已被删除',
         'contacts.match.pinyin': '拼音', 'contacts.match.account': '账号', 'contacts.match.mobile': '手机',
     },
     en: {
@@ -37,7 +37,7 @@ register({
         'contacts.people': '{n} people', 'contacts.empty_dept': 'No members in this department',
         'contacts.sub_depts': 'Departments', 'contacts.members': 'Members',
         'contacts.pick': 'Choose a colleague to see their profile', 'contacts.expand': 'Expand', 'contacts.collapse': 'Collapse',
-        'contacts.loading': 'Loading the address book…', 'contacts.dept_gone': 'This department was deleted',
+        'contacts.loading': 'Loading the address book…', 'contacts.load_failed': 'The address book could not be loaded', 'contacts.dept_gone': 'This department was deleted',
         'contacts.match.pinyin': 'Pinyin', 'contacts.match.account': 'Account', 'contacts.match.mobile': 'Mobile',
     },
 });
@@ -180,6 +180,7 @@ export function mount(el, route) {
     let deptChosen = false;     // the department was picked (not guessed from the card's user)
     let q = '', results = [], total = 0, active = -1, searchTicket = 0, searchError = null, searching = false;
     let visibleMembers = [], person = null, destroyed = false;
+    const wide = matchMedia('(min-width: 721px)');
 
     // ---- the list pane: title, search, tree or results
     const input = h('input', { type: 'search', placeholder: t('contacts.search'), 'aria-label': t('contacts.search_label'),
@@ -222,7 +223,8 @@ export function mount(el, route) {
     function treeNode(d, depth) {
         const kids = idx.kids(d.id);
         const open = expanded.has(d.id);
-        const selected = d.id === dept && !q;
+        // on phones the root list shows no department yet: nothing is selected there
+        const selected = d.id === dept && !q && (deptChosen || userId != null || wide.matches);
         const toggle = kids.length ? h('button.ct-toggle', {
             type: 'button', 'aria-label': t(open ? 'contacts.collapse' : 'contacts.expand'),
             dataset: { test: 'dept-toggle-' + d.id },
@@ -252,7 +254,8 @@ export function mount(el, route) {
     function drawTree() {
         const root = org.dept(0);
         const scroll = treeBody.scrollTop;
-        fill(treeBody, root ? treeNode(root, 0) : emptyState(t('contacts.loading')));
+        fill(treeBody, root ? treeNode(root, 0) : emptyState(t('contacts.load_failed'), {
+            label: t('common.retry'), onClick: () => org.load().catch(() => {}) }));
         treeBody.scrollTop = scroll;
     }
 
@@ -438,7 +441,7 @@ export function mount(el, route) {
 
     // ---- live refresh: admins' edits re-render what is shown, nothing else moves
     let pending = false;
-    offs.push(bus.on('org:changed', () => {
+    const refresh = () => {
         if (pending) return;
         pending = true;
         requestAnimationFrame(() => {
@@ -450,7 +453,8 @@ export function mount(el, route) {
             drawMembers();
             if (q) drawResults();
         });
-    }));
+    };
+    offs.push(bus.on('org:changed', refresh), bus.on('org:ready', refresh));
 
     fill(treeBody, h('div.ct-status', t('contacts.loading')));
     apply(route);
