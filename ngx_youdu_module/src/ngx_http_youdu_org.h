@@ -34,8 +34,8 @@
 #define YD_USER_COLS                                                         \
     "u.id, u.account, u.name, u.gender, IFNULL(u.mobile, ''), u.phone, "     \
     "u.email, u.title, u.enable_state, u.role, u.confidential, u.version, "   \
-    "u.name_pinyin, u.name_initials"
-#define YD_USER_NCOLS          14
+    "u.name_pinyin, u.name_initials, u.avatar_file_id IS NOT NULL"
+#define YD_USER_NCOLS          15
 
 
 typedef struct {

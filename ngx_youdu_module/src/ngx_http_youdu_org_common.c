@@ -636,6 +636,8 @@ yd_org_user_json(ngx_http_youdu_ctx_t *ctx, ngx_youdu_db_result_t *res,
     json_object_set_new(u, "name_pinyin", yd_json_cell(res, row, col + 12));
     json_object_set_new(u, "name_initials",
                         yd_json_cell(res, row, col + 13));
+    json_object_set_new(u, "has_avatar",
+                        json_boolean(yd_int(res, row, col + 14)));
 
     return u;
 }

@@ -181,10 +181,10 @@ yd_snapshot_json(yd_snapshot_build_t *b)
                                     "mobile", "phone", "email", "title",
                                     "enable_state", "role", NULL,
                                     "version", "name_pinyin",
-                                    "name_initials" };
+                                    "name_initials", "has_avatar" };
     static const ngx_uint_t  dstr[] = { 0, 0, 1, 0, 1, 0 };
     static const ngx_uint_t  ustr[] = { 0, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 0,
-                                        1, 1 };
+                                        1, 1, 0 };
 
     start = yd_snapshot_now();
 
@@ -254,6 +254,12 @@ yd_snapshot_json(yd_snapshot_build_t *b)
                 }
 
                 yd_gz_lit(&w, "]");
+                continue;
+            }
+
+            if (k == 14) {
+                yd_gz_lit(&w, yd_int(u, i, 14) ? ",\"has_avatar\":true"
+                                               : ",\"has_avatar\":false");
                 continue;
             }
 

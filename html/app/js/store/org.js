@@ -73,6 +73,7 @@ export const org = {
     dept: (id) => depts.get(id),
     name(id) { const u = users.get(id); return u ? u.name : '#' + id; },
     allUsers: () => [...users.values()],
+    allDepts: () => [...depts.values()],
     // sub-departments of a department, in the org's order
     children: (id) => [...depts.values()].filter((d) => d.parent_id === id).sort(bySort),
     // the department's direct members, ordered like the desktop client (weight, sort, name)
