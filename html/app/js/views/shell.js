@@ -9,6 +9,8 @@ import { t, register } from '../i18n.js';
 import { bus } from '../bus.js';
 import { session } from '../session.js';
 import { current, navigate } from '../router.js';
+import { org } from '../store/org.js';
+import { userAvatar } from '../avatars.js';
 
 register({
     'zh-CN': { 'nav.chats': '消息', 'nav.contacts': '通讯录', 'nav.apps': '应用', 'nav.settings': '设置',
@@ -34,9 +36,10 @@ export function renderShell(root) {
     const netBar = h('div.net-bar', { hidden: true, role: 'status', dataset: { test: 'net-bar' } });
     const me = session.user || {};
     const main = h('main.section-host');
+    let meLink;
     fill(root, h('div.shell', { dataset: { view: 'shell' } },
         h('nav.rail', { 'aria-label': 'main' },
-            h('a.rail-me', { href: '#/settings', title: me.name, dataset: { test: 'me' } }, avatar(me, 36)),
+            meLink = h('a.rail-me', { href: '#/settings', title: me.name, dataset: { test: 'me' } }, avatar(me, 36)),
             buttons),
         h('div.shell-main', netBar, main)));
 
@@ -57,7 +60,11 @@ export function renderShell(root) {
         active = { id: s.id, inst: mod.mount(el, route) || {} };
     }
 
+    // my own picture once the address book knows it, and whenever it changes
+    const showMe = () => { const u = org.user(me.id); if (u) fill(meLink, userAvatar(u, 36)); };
     const offs = [
+        bus.on('org:ready', showMe),
+        bus.on('org:changed', (c) => { if (c.all || (c.users || []).includes(me.id)) showMe(); }),
         bus.on('route', show),
         bus.on('badge', ({ section, count }) => {
             const b = badges[section];
