@@ -6,24 +6,11 @@
  */
 
 
-#include "ngx_http_youdu_module.h"
+#include "ngx_http_youdu_accounts.h"
 
 
 #define YD_ACCT_PASSWORD_MAX  128
 #define YD_ACCT_SESSIONS_MAX  200
-
-
-typedef struct {
-    int64_t                   uid;         /* the target user */
-    int64_t                   sid;
-    ngx_str_t                 account;
-    ngx_str_t                 password;
-    ngx_str_t                 hash;
-    ngx_int_t                 rc;
-    ngx_uint_t                must_change;
-    ngx_uint_t                was_locked;
-    int64_t                   count;
-} ngx_http_youdu_acct_t;
 
 
 typedef struct {
@@ -35,14 +22,6 @@ typedef struct {
 } ngx_http_youdu_audit_q_t;
 
 
-static ngx_http_youdu_acct_t *ngx_http_youdu_acct_new(
-    ngx_http_youdu_ctx_t *ctx);
-static ngx_int_t ngx_http_youdu_acct_select(ngx_http_youdu_ctx_t *ctx,
-    ngx_uint_t for_update);
-static ngx_int_t ngx_http_youdu_acct_target(ngx_http_youdu_ctx_t *ctx,
-    ngx_uint_t guard);
-static ngx_int_t ngx_http_youdu_acct_audit(ngx_http_youdu_ctx_t *ctx,
-    const char *action, json_t *detail);
 static void ngx_http_youdu_acct_kdf_done(void *data, ngx_int_t rc,
     ngx_str_t *hash);
 static ngx_int_t ngx_http_youdu_acct_password(ngx_http_youdu_ctx_t *ctx);
@@ -56,7 +35,7 @@ static ngx_int_t ngx_http_youdu_acct_audit_log(ngx_http_youdu_ctx_t *ctx);
 
 /* state for one request; the target id comes from the path */
 
-static ngx_http_youdu_acct_t *
+ngx_http_youdu_acct_t *
 ngx_http_youdu_acct_new(ngx_http_youdu_ctx_t *ctx)
 {
     ngx_http_youdu_acct_t  *a;
@@ -74,7 +53,7 @@ ngx_http_youdu_acct_new(ngx_http_youdu_ctx_t *ctx)
 
 /* stage 0 of a write on the user in the path: state, id, transaction */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_youdu_acct_begin(ngx_http_youdu_ctx_t *ctx)
 {
     ngx_http_youdu_acct_t  *a;
@@ -92,7 +71,7 @@ ngx_http_youdu_acct_begin(ngx_http_youdu_ctx_t *ctx)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_youdu_acct_select(ngx_http_youdu_ctx_t *ctx, ngx_uint_t for_update)
 {
     ngx_http_youdu_acct_t  *a = ctx->data;
@@ -113,7 +92,7 @@ ngx_http_youdu_acct_select(ngx_http_youdu_ctx_t *ctx, ngx_uint_t for_update)
  * a super admin may act on another administrator
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_youdu_acct_target(ngx_http_youdu_ctx_t *ctx, ngx_uint_t guard)
 {
     ngx_http_youdu_acct_t  *a = ctx->data;
@@ -143,7 +122,7 @@ ngx_http_youdu_acct_target(ngx_http_youdu_ctx_t *ctx, ngx_uint_t guard)
 
 /* detail is consumed; "account" of the target is added to it */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_youdu_acct_audit(ngx_http_youdu_ctx_t *ctx, const char *action,
     json_t *detail)
 {

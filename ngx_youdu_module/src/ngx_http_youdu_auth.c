@@ -2,7 +2,7 @@
 /*
  * youdu HTTP module: who is asking.  Bearer access tokens are checked
  * against the session row, so a revoked device or a disabled account is out
- * at its next request.
+ * at its next request (a remotely wiped one is told to delete its data).
  */
 
 
@@ -60,7 +60,8 @@ ngx_http_youdu_auth_begin(ngx_http_youdu_ctx_t *ctx)
     (void) yd_sql(ctx,
         "SELECT s.revoked_at IS NULL, u.enable_state, u.role, u.account, "
         "u.name, u.must_change_password, "
-        "TIMESTAMPDIFF(SECOND, s.last_seen, UTC_TIMESTAMP()) "
+        "TIMESTAMPDIFF(SECOND, s.last_seen, UTC_TIMESTAMP()), "
+        "IFNULL(s.revoke_reason = 'wipe', 0) "
         "FROM sessions s JOIN users u ON u.id = s.user_id "
         "WHERE s.id = ? AND s.user_id = ?",
         "ii", t.sid, t.uid);
@@ -75,6 +76,12 @@ ngx_http_youdu_auth_resume(ngx_http_youdu_ctx_t *ctx)
     if (ctx->auth_stage == 2) {
         /* last_seen written */
         (void) ngx_http_youdu_run(ctx);
+        return;
+    }
+
+    if (res->nrows && yd_int(res, 0, 0) == 0 && yd_int(res, 0, 7)) {
+        yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_DEVICE_WIPED,
+                 YD_DEVICE_WIPED_MSG);
         return;
     }
 

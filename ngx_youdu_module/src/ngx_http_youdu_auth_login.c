@@ -641,7 +641,7 @@ ngx_http_youdu_refresh(ngx_http_youdu_ctx_t *ctx)
         return yd_sql(ctx,
             "SELECT s.id, s.user_id, s.revoked_at IS NULL, "
             "s.refresh_expires > UTC_TIMESTAMP(), u.enable_state, u.role, "
-            "u.must_change_password "
+            "u.must_change_password, IFNULL(s.revoke_reason = 'wipe', 0) "
             "FROM sessions s JOIN users u ON u.id = s.user_id "
             "WHERE s.refresh_hash = ?", "s", &rf->hash);
 
@@ -660,6 +660,12 @@ ngx_http_youdu_refresh(ngx_http_youdu_ctx_t *ctx)
         rf->uid = yd_int(res, 0, 1);
         rf->role = (ngx_uint_t) yd_int(res, 0, 5);
         rf->must_change = yd_int(res, 0, 6) ? 1 : 0;
+
+        if (yd_int(res, 0, 2) == 0 && yd_int(res, 0, 7)) {
+            /* told even after the refresh token expired: the row stays */
+            return yd_error(ctx, NGX_HTTP_UNAUTHORIZED, YD_ERR_DEVICE_WIPED,
+                            YD_DEVICE_WIPED_MSG);
+        }
 
         if (yd_int(res, 0, 2) == 0) {
             return yd_error(ctx, NGX_HTTP_UNAUTHORIZED,

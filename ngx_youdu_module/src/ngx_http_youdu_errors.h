@@ -33,6 +33,10 @@
 #define YD_ERR_ACCOUNT_LOCKED         40105
 #define YD_ERR_ACCOUNT_DISABLED       40106
 #define YD_ERR_BAD_REFRESH            40107
+#define YD_ERR_DEVICE_WIPED           40108
+
+#define YD_DEVICE_WIPED_MSG                                                   \
+    "this device was wiped remotely: delete local data and sign in again"
 
 /* 403 */
 #define YD_ERR_FORBIDDEN              40300

@@ -146,6 +146,8 @@ static const ngx_http_youdu_route_t  *ngx_http_youdu_tables[] = {
     ngx_http_youdu_callback_routes,
     ngx_http_youdu_app_conv_routes,
     ngx_http_youdu_sso_routes,
+    ngx_http_youdu_wipe_routes,
+    ngx_http_youdu_prefs_routes,
     NULL
 };
 

@@ -236,6 +236,8 @@ extern const ngx_http_youdu_route_t  ngx_http_youdu_app_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_callback_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_app_conv_routes[];
 extern const ngx_http_youdu_route_t  ngx_http_youdu_sso_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_wipe_routes[];
+extern const ngx_http_youdu_route_t  ngx_http_youdu_prefs_routes[];
 
 /* ngx_http_youdu_cgi.c: the /cgi location */
 ngx_int_t ngx_http_youdu_cgi_begin(ngx_http_youdu_ctx_t *ctx);

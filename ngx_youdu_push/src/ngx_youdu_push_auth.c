@@ -2,7 +2,9 @@
 /*
  * youdu push: a client authenticates with its access token in its first
  * message; the session row (not revoked, account enabled) is then read,
- * and read again at every heartbeat.  The query holds a reference on the
+ * and read again at every heartbeat.  A session revoked by a remote wipe
+ * is told so (40108, or "wipe": true in the kick) so that the device
+ * deletes its local data.  The query holds a reference on the
  * connection state and ignores a client that left meanwhile.
  */
 
@@ -16,7 +18,8 @@
 
 
 #define YD_PUSH_SESSION_SQL                                                   \
-    "SELECT s.revoked_at IS NULL, u.enable_state, s.device_type "             \
+    "SELECT s.revoked_at IS NULL, u.enable_state, s.device_type, "            \
+    "IFNULL(s.revoke_reason = 'wipe', 0) "                                   \
     "FROM sessions s JOIN users u ON u.id = s.user_id "                      \
     "WHERE s.id = ? AND s.user_id = ?"
 
@@ -173,7 +176,7 @@ static void
 ngx_youdu_push_checked(ngx_youdu_push_conn_t *pc, ngx_youdu_db_result_t *res)
 {
     u_char            *p, buf[128];
-    ngx_flag_t         ok;
+    ngx_flag_t         ok, wipe;
     const char        *why;
     ngx_youdu_push_state_e  state = pc->state;
 
@@ -194,15 +197,18 @@ ngx_youdu_push_checked(ngx_youdu_push_conn_t *pc, ngx_youdu_db_result_t *res)
     }
 
     ok = 0;
+    wipe = 0;
     why = "session revoked";
 
-    if (res->nrows == 1 && res->ncols == 3
+    if (res->nrows == 1 && res->ncols == 4
         && yd_cell(res, 0, 0)->data != NULL
         && yd_cell(res, 0, 1)->data != NULL)
     {
         if (ngx_atoi(yd_cell(res, 0, 0)->data, yd_cell(res, 0, 0)->len) != 1)
         {
-            why = "session revoked";
+            wipe = yd_cell(res, 0, 3)->len == 1
+                   && yd_cell(res, 0, 3)->data[0] == '1';
+            why = wipe ? "remote wipe" : "session revoked";
 
         } else if (yd_cell(res, 0, 1)->len != 1
                    || yd_cell(res, 0, 1)->data[0] != '1')
@@ -225,6 +231,10 @@ ngx_youdu_push_checked(ngx_youdu_push_conn_t *pc, ngx_youdu_db_result_t *res)
             if (why[0] == 'a') {
                 ngx_youdu_push_conn_send_error(pc, 40106, "account disabled: "
                                                "contact your administrator");
+            } else if (wipe) {
+                ngx_youdu_push_conn_send_error(pc, 40108, "this device was "
+                                               "wiped remotely: delete local "
+                                               "data and sign in again");
             } else {
                 ngx_youdu_push_conn_send_error(pc, 40103, "this device was "
                                                "signed out: sign in again");
@@ -254,7 +264,8 @@ ngx_youdu_push_checked(ngx_youdu_push_conn_t *pc, ngx_youdu_db_result_t *res)
     }
 
     if (!ok) {
-        p = ngx_sprintf(buf, "{\"type\":\"kicked\",\"reason\":\"%s\"}", why);
+        p = ngx_sprintf(buf, "{\"type\":\"kicked\",\"reason\":\"%s\"%s}",
+                        why, wipe ? ",\"wipe\":true" : "");
         ngx_youdu_push_conn_enqueue(pc, YD_WS_OP_TEXT, buf, p - buf, 0);
         ngx_youdu_push_conn_close(pc, YD_WS_CLOSE_KICKED, why);
     }

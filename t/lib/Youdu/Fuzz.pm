@@ -36,6 +36,7 @@ my @ROUTES = (
         { old_password => 'str', new_password => 'str' }, []],
     [GET    => '/auth/sessions',                 'user',  {}, []],
     [DELETE => '/auth/sessions/:id',             'user',  {}, []],
+    [POST   => '/auth/sessions/:id/wipe',        'user',  {}, []],
     [GET    => '/auth/login-log',                'user',  {}, [qw(offset limit account result)]],
     [GET    => '/org/departments',               'user',  {}, [qw(offset limit)]],
     [GET    => '/org/departments/:id',           'user',  {}, [qw(offset limit)]],
@@ -57,6 +58,12 @@ my @ROUTES = (
     [GET    => '/admin/users/:id/sessions',      'admin', {}, []],
     [DELETE => '/admin/users/:id/sessions',      'admin', {}, []],
     [DELETE => '/admin/users/:id/sessions/:sid', 'admin', {}, []],
+    [POST   => '/admin/users/:id/sessions/:sid/wipe', 'admin', {}, []],
+    [POST   => '/admin/users/:id/wipe',          'admin', {}, []],
+    # preferences: the groups are objects (the depts kind throws every shape)
+    [GET    => '/me/preferences',                'user',  {}, []],
+    [PUT    => '/me/preferences',                'user',
+        { dnd => 'depts', notify => 'depts', language => 'str', lock => 'depts' }, []],
     [GET    => '/admin/login-log',               'admin', {}, [qw(offset limit account result)]],
     [GET    => '/admin/audit-log',               'admin', {}, [qw(offset limit actor action)]],
     # import: the rows are arrays of objects; "depts" fuzzes arrays of such
