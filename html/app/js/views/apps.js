@@ -48,7 +48,7 @@ export function appLogo(app, size = 48) {
 export function mount(el) {
     const sc = scope();
     const grid = h('div.apps-body');
-    fill(el, h('div.pane-main.apps-main',
+    fill(el, h('div.apps-main',
         h('div.pane-head', h('h2', t('apps.title')),
             h('button.icon-btn', { type: 'button', title: t('apps.refresh'), 'aria-label': t('apps.refresh'), onclick: () => load(true) }, icon('recall'))),
         h('div.pane-body', grid)));
