@@ -200,3 +200,27 @@ test('popups and app events show at their corner and close', async () => {
     a.assertNoErrors();
     await a.close();
 });
+
+test('an app message appears as a card in the app conversation of the chat view, live too', async () => {
+    const u = await newUser({ name: '会话卡片' });
+    const app = await newApp({ name: uniq('考勤') });
+    const send = async (msg) => assert.equal((await cgiCall(app, '/msg/send', { toUser: u.account, ...msg })).errcode, 0);
+    await send({ msgType: 'text', text: { content: '今天 09:02 打卡成功' } });
+    const a = await openApp(browser);
+    const { page } = a;
+    await login(page, u);
+    const item = page.getByTestId('conv-item').filter({ hasText: app.name });
+    await item.waitFor();
+    await item.click();
+    const cards = page.getByTestId('msg-list').getByTestId('app-card');
+    await cards.filter({ hasText: '今天 09:02 打卡成功' }).getByTestId('card-app').filter({ hasText: app.name }).waitFor();
+    // pushed while the conversation is open
+    await send({ msgType: 'link', link: { title: '查看本月考勤', url: BASE + '/sso-demo/attendance', action: 0 } });
+    const link = cards.filter({ hasText: '查看本月考勤' }).getByTestId('card-link');
+    await link.waitFor();
+    assert.equal(await link.getAttribute('href'), BASE + '/sso-demo/attendance');
+    assert.match(await link.getAttribute('rel'), /noopener/);
+    await shot(page, 'app-conversation');
+    a.assertNoErrors();
+    await a.close();
+});
