@@ -4,8 +4,8 @@
 // tries so a reload does not reset it.
 //
 // When a PIN is set the client locks
-//   - on every start of the app (open, reload), except right after a sign-in
-//     with the password (guard() resolves at once then);
+//   - on every start of the app (open, reload, back/forward cache), except
+//     right after a sign-in with the password (guard() resolves at once then);
 //   - after prefs.lock.idle_minutes without keyboard, pointer, wheel or touch
 //     input in this tab (0: never);
 //   - when lockNow() is called (the "lock now" button).
@@ -252,6 +252,8 @@ export function guard() {
 }
 
 bus.on('session:started', () => { justSignedIn = true; });
+// back/forward cache: a page shown again counts as opening the app
+window.addEventListener('pageshow', (e) => { if (e.persisted && session.signedIn()) lockNow(); });
 bus.on('app:started', armIdle);
 bus.on('prefs:changed', () => { lastActive = Date.now(); });
 // signed out or wiped while locked (another device, the admin): the sign-in page must show
