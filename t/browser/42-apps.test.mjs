@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newUser, openApp, login, shot, api, apiOk, uniq, BASE } from './lib/harness.mjs';
-import { newApp, cgiCall, cgiNotice, identify } from './lib/cgi.mjs';
+import { newApp, cgiCall, cgiNotice, cgiUpload, identify } from './lib/cgi.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -19,6 +19,7 @@ test('empty state when no app is visible to the user', async (t) => {
     await login(a.page, u);
     await a.page.goto('/app/#/apps');
     await a.page.getByTestId('apps-empty').filter({ hasText: '还没有可用的应用' }).waitFor();
+    await shot(a.page, 'apps-empty');
     a.assertNoErrors();
     await a.close();
 });
@@ -220,6 +221,23 @@ test('an app message appears as a card in the app conversation of the chat view,
     await link.waitFor();
     assert.equal(await link.getAttribute('href'), BASE + '/sso-demo/attendance');
     assert.match(await link.getAttribute('rel'), /noopener/);
+    // media: an image and a file the app uploaded
+    const png = Buffer.from(await page.evaluate(() => {
+        const cv = document.createElement('canvas');
+        cv.width = 200; cv.height = 120;
+        const g = cv.getContext('2d');
+        g.fillStyle = '#2468f2'; g.fillRect(0, 0, 200, 120);
+        return cv.toDataURL('image/png').split(',')[1];
+    }), 'base64');
+    await send({ msgType: 'image', image: { media_id: await cgiUpload(app, 'image', '考勤截图.png', png) } });
+    await send({ msgType: 'file', file: { media_id: await cgiUpload(app, 'file', '考勤表.csv', Buffer.from('日期,上班\n12-01,09:02\n')) } });
+    const img = cards.filter({ has: page.locator('img.card-img') }).locator('img.card-img');
+    await img.waitFor();
+    await page.waitForFunction(() => { const i = document.querySelector('[data-test=app-card] img.card-img'); return i && i.complete && i.naturalWidth > 0; });
+    const fileCard = cards.getByTestId('card-file').filter({ hasText: '考勤表.csv' });
+    await fileCard.waitFor();
+    const [dl] = await Promise.all([page.waitForEvent('download'), fileCard.click()]);
+    assert.equal(dl.suggestedFilename(), '考勤表.csv');
     await shot(page, 'app-conversation');
     a.assertNoErrors();
     await a.close();

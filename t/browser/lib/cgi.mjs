@@ -5,6 +5,7 @@
 //   const app = await newApp({ name, home_url });       // POST /api/v1/admin/apps (scope all)
 //   await cgiCall(app, '/msg/send', { toUser, msgType: 'text', text: { content } });
 //   await cgiNotice(app, '/set.ent.notice', { account, count: 3, tip });
+//   const mediaId = await cgiUpload(app, 'image', 'a.png', buffer);
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { BASE, apiOk, adminToken } from './harness.mjs';
 
@@ -17,7 +18,7 @@ const keyOf = (b64) => {
 // AES-256-CBC, IV = the key's first 16 bytes, random(16) | be32(len) | payload | appId, padded to 32
 export function cgiEncrypt(keyB64, appId, payload) {
     const key = keyOf(keyB64);
-    const body = Buffer.from(payload, 'utf8');
+    const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload, 'utf8');
     const len = Buffer.alloc(4);
     len.writeUInt32BE(body.length);
     let buf = Buffer.concat([randomBytes(16), len, body, Buffer.from(appId, 'utf8')]);
@@ -66,6 +67,20 @@ export async function cgiCall(app, path, payload) {
     const j = await post(path + '?accessToken=' + encodeURIComponent(tok), envelope(app, payload));
     const data = j.encrypt ? JSON.parse(cgiDecrypt(app.aes_key, j.encrypt).payload) : null;
     return { errcode: j.errcode, errmsg: j.errmsg, data };
+}
+
+// media/upload: a form with the envelope fields and the encrypted file -> mediaId
+export async function cgiUpload(app, type, name, bytes) {
+    const tok = await cgiToken(app);
+    const form = new FormData();
+    form.set('buin', '1000');
+    form.set('appId', app.app_id);
+    form.set('encrypt', cgiEncrypt(app.aes_key, app.app_id, JSON.stringify({ type, name })));
+    form.set('file', new Blob([cgiEncrypt(app.aes_key, app.app_id, bytes)], { type: 'text/plain' }), name);
+    const r = await fetch(BASE + '/cgi/media/upload?accessToken=' + encodeURIComponent(tok), { method: 'POST', body: form });
+    const j = await r.json();
+    if (j.errcode) throw new Error(`media/upload: ${j.errcode} ${j.errmsg}`);
+    return JSON.parse(cgiDecrypt(app.aes_key, j.encrypt).payload).mediaId;
 }
 
 // set.ent.notice and popwindow: {"app_id", "msg_encrypt"}, no token

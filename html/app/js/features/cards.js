@@ -164,7 +164,7 @@ export function renderCard(body) {
         console.warn('card', type, e);
         inner = h('div.card-body', textBlock(body.preview || t('card.unknown'), 'card-text muted'));
     }
-    return h('div.app-card', { class: 'card-' + (type || 'unknown'), dataset: { test: 'app-card', msgType: type || '' } },
+    return h('div.app-card', { class: 'app-card-' + (type || 'unknown'), dataset: { test: 'app-card', msgType: type || '' } },
         header(body, KIND_LABEL[type] ? t(KIND_LABEL[type]) : null), inner);
 }
 
