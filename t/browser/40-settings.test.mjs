@@ -89,6 +89,9 @@ test('devices: the other device is listed and signed out from here; it ends on t
     await b.page.getByTestId('login-notice').filter({ hasText: '此设备已退出登录' }).waitFor({ timeout: 20000 });
     await a.page.getByTestId('devices-none').waitFor();
     assert.equal(await rows.count(), 1);
+    // the sign-ins of both devices are in the history
+    await a.page.getByTestId('login-log').nth(1).waitFor();
+    assert.ok(await a.page.getByTestId('login-log').filter({ hasText: '登录成功' }).count() >= 2, 'two successful sign-ins listed');
     a.assertNoErrors(); b.assertNoErrors();
     await a.close(); await b.close();
 });

@@ -50,6 +50,10 @@ register({
         'settings.devices.wipe.ok': '清除该设备', 'settings.devices.signedOut': '已让该设备退出登录',
         'settings.devices.wiped': '已向该设备发出远程清除', 'settings.devices.none': '没有其他已登录的设备',
         'settings.devices.hint': '如果发现不认识的设备，请立即让它退出登录并修改密码。',
+        'settings.log.title': '最近的登录记录', 'settings.log.none': '暂无登录记录',
+        'settings.log.ok': '登录成功', 'settings.log.bad_password': '密码错误', 'settings.log.unknown_account': '账号不存在',
+        'settings.log.locked': '账号已锁定', 'settings.log.disabled': '账号已停用', 'settings.log.rate_limited': '尝试过于频繁',
+        'settings.log.auth_unavailable': '认证服务不可用',
         'device.web': '网页版', 'device.pc': 'Windows 客户端', 'device.mac': 'Mac 客户端', 'device.linux': 'Linux 客户端',
         'device.android': 'Android', 'device.ios': 'iPhone / iPad', 'device.api': '接口调用',
         // security
@@ -112,6 +116,10 @@ register({
         'settings.devices.wipe.ok': 'Wipe the device', 'settings.devices.signedOut': 'The device was signed out',
         'settings.devices.wiped': 'The device will be wiped', 'settings.devices.none': 'No other device is signed in',
         'settings.devices.hint': 'If you see a device you do not know, sign it out and change your password at once.',
+        'settings.log.title': 'Recent sign-ins', 'settings.log.none': 'No sign-ins yet',
+        'settings.log.ok': 'Signed in', 'settings.log.bad_password': 'Wrong password', 'settings.log.unknown_account': 'Unknown account',
+        'settings.log.locked': 'Account locked', 'settings.log.disabled': 'Account disabled', 'settings.log.rate_limited': 'Too many attempts',
+        'settings.log.auth_unavailable': 'Authentication service unavailable',
         'device.web': 'Web', 'device.pc': 'Windows app', 'device.mac': 'Mac app', 'device.linux': 'Linux app',
         'device.android': 'Android', 'device.ios': 'iPhone / iPad', 'device.api': 'API',
         'settings.pin.none': 'No security PIN set', 'settings.pin.on': 'Security PIN is on',
@@ -317,8 +325,17 @@ function renderDevices(el) {
         fill(el,
             h('p.muted.settings-hint', t('settings.devices.hint')),
             card(h('div.device-list', list.map((s) => deviceRow(s, load)))),
-            others.length ? null : h('p.muted.settings-hint', { dataset: { test: 'devices-none' } }, t('settings.devices.none')));
+            others.length ? null : h('p.muted.settings-hint', { dataset: { test: 'devices-none' } }, t('settings.devices.none')),
+            logCard);
     };
+    const logCard = card(cardHead(t('settings.log.title')), h('div.empty', t('common.loading')));
+    api('GET', '/auth/login-log', null, { query: { limit: 10 } }).then((j) => {
+        const rows = (j.entries || []).map((e) => h('div.log-row', { dataset: { test: 'login-log' }, class: e.result === 'ok' ? '' : 'bad' },
+            h('span.log-time', fmtTime(e.at, { full: true })),
+            h('span.log-what', t('settings.log.' + e.result) === 'settings.log.' + e.result ? e.result : t('settings.log.' + e.result)),
+            h('span.log-where', [t('device.' + e.device_type), e.ip].filter(Boolean).join(' · '))));
+        logCard.lastChild.replaceWith(rows.length ? h('div.log-list', rows) : h('p.muted.settings-hint', t('settings.log.none')));
+    }).catch((e) => logCard.lastChild.replaceWith(h('p.form-error', e.userMessage || String(e))));
     load();
 }
 
