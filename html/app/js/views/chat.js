@@ -45,7 +45,7 @@ messageActions.unshift(
     { id: 'reply', icon: 'reply', label: () => t('chat.act.reply'),
       when: (m, ctx) => isContent(m) && !ctx.conv.left && !ctx.conv.dissolved && [1, 2, 3, 5].includes(m.kind),
       run: (m, ctx) => ctx.composer.setQuote(m) },
-    { id: 'copy', icon: 'file', label: () => t('chat.act.copy'),
+    { id: 'copy', icon: 'copy', label: () => t('chat.act.copy'),
       when: (m) => isContent(m) && m.kind === 1,
       run: async (m) => { try { await navigator.clipboard.writeText(m.body.text || ''); toast(t('chat.copied'), 'success'); } catch { toast(t('chat.copied')); } } },
     { id: 'recall', icon: 'recall', label: () => t('chat.act.recall'),
@@ -421,8 +421,13 @@ export function mountChat(host, convId, { onMissing } = {}) {
 
 // a group's avatar: its name's initials on a colour of its id, with a small group mark
 export function groupAvatar(conv, size) {
-    const a = avatar({ id: conv.id, name: conv.name || '#' }, size);
+    const name = (conv.name || '').trim();
+    const a = avatar({ id: conv.id, name: name || '#' }, size);
     a.classList.add('group-av');
+    // the first characters of the name ("项目组" -> "项目"), not its last digits
+    const chars = [...name.replace(/[\s\p{P}\p{S}]/gu, '')];
+    if (!chars.length) a.replaceChildren(icon('users'));
+    else a.textContent = /[\u4e00-\u9fff]/.test(chars[0]) ? chars.slice(0, 2).join('') : chars.slice(0, 2).join('').toUpperCase();
     return a;
 }
 

@@ -82,7 +82,7 @@ export function mount(el, route) {
             class: (c.id === openId ? 'active' : '') + (c.pinned ? ' pinned' : '') + (c.muted ? ' muted' : ''),
             dataset: { test: 'conv-item', conv: c.id, name: c.name || '' },
             oncontextmenu: (e) => { e.preventDefault(); rowMenu(e, c); },
-        }, h('span.conv-av', av, c.muted && c.unread > 0 ? h('span.mute-dot') : null),
+        }, h('span.conv-av', av),
         h('div.grow',
             h('div.conv-top', h('span.title', c.name || ''), h('span.conv-time', fmtTime((c.last_message && c.last_message.created_at) || c.last_activity_at))),
             h('div.conv-bottom', sub,
