@@ -57,6 +57,7 @@ test('two people chat in real time; unread badges on the rail and the list', asy
     await shot(b.page, 'chat-list-unread');
     await convItem(b.page, conv).click();
     await msgText(b.page, '你好，李小红').waitFor();
+    await b.page.getByTestId('unread-line').waitFor({ state: 'detached' });   // everything was unread: no line above the first
     const link = b.page.getByTestId('msg-list').locator('a.msg-link');
     assert.equal(await link.getAttribute('href'), 'https://example.com/x?a=1');
     assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
@@ -236,6 +237,16 @@ test('history: the newest messages first, older pages when scrolling up, until t
     const texts = await b.page.getByTestId('msg-list').getByTestId('msg-text').allTextContents();
     assert.equal(texts.length, 120);
     assert.deepEqual(texts, Array.from({ length: 120 }, (_, i) => `第${i + 1}条`));
+    // B leaves; two more arrive; coming back, a line marks where the new ones start
+    await b.page.goto('/app/#/contacts');
+    await b.page.getByTestId('badge-chats').waitFor({ state: 'hidden' });
+    await say(tok, conv, '新来的一');
+    await say(tok, conv, '新来的二');
+    await b.page.getByTestId('badge-chats').filter({ hasText: '2' }).waitFor();
+    await b.page.goto('/app/#/chats/' + conv);
+    await msgText(b.page, '新来的二').waitFor();
+    const order = await b.page.getByTestId('msg-list').locator('[data-test=unread-line], [data-test=msg-text]').evaluateAll((els) => els.slice(-4).map((e) => e.textContent));
+    assert.deepEqual(order, ['第120条', '以下为新消息', '新来的一', '新来的二']);
     b.assertNoErrors();
     await b.close();
 });
@@ -424,4 +435,52 @@ test('"new messages" button while reading older history; reading while scrolled 
     await b.page.getByTestId('badge-chats').waitFor({ state: 'hidden' });
     b.assertNoErrors();
     await b.close();
+});
+
+test('extension points: a message action starts the multi-select, header and composer tools get ctx, unknown kinds fall back', async () => {
+    const alice = await newUser({ name: '扩展甲' }), bob = await newUser({ name: '扩展乙' });
+    const conv = await direct(alice, bob);
+    const tok = await alice.token();
+    for (const s of ['选我一', '不选', '选我二']) await say(tok, conv, s);
+    const a = await openApp(browser);
+    await login(a.page, alice);
+    await a.page.evaluate(async () => {
+        const hooks = await import('/app/js/chat-hooks.js');
+        hooks.messageActions.push({ id: 'pick', icon: 'forward', label: () => 'Pick', when: (m) => m.kind === 1,
+            run: (m, ctx) => ctx.view.startSelection({ label: '确认转发', onConfirm: async (seqs) => { window.__picked = seqs; } }) });
+        hooks.headerActions.push({ id: 'info', icon: 'users', label: () => 'Info', when: (c) => c.kind === 'direct', run: (c, ctx) => { window.__head = [c.id, ctx.conv.id, typeof ctx.view.reload]; } });
+        hooks.composerTools.push({ id: 'hello', icon: 'plus', label: () => 'Hello', run: (composer) => composer.insertText('你好') });
+    });
+    await a.page.goto('/app/#/chats/' + conv);
+    await msgText(a.page, '选我二').waitFor();
+    await a.page.getByTestId('head-info').click();
+    assert.deepEqual(await a.page.evaluate(() => window.__head), [conv, conv, 'function']);
+    await a.page.getByTestId('tool-hello').click();
+    assert.equal(await a.page.getByTestId('composer-input').inputValue(), '你好');
+    // the action from the message's menu
+    await a.page.locator('.msg').filter({ hasText: '选我一' }).click({ button: 'right' });
+    await a.page.getByTestId('act-pick').click();
+    await a.page.getByTestId('select-bar').waitFor();
+    await a.page.getByTestId('select-confirm').filter({ hasText: '确认转发' }).waitFor();
+    assert.equal(await a.page.getByTestId('composer').isVisible(), false, 'the bar replaces the composer');
+    await a.page.locator('.msg').filter({ hasText: '选我二' }).click();
+    await a.page.locator('.msg').filter({ hasText: '选我一' }).click();
+    await a.page.getByTestId('select-count').filter({ hasText: '已选择 2 条' }).waitFor();
+    await shot(a.page, 'chat-select');
+    await a.page.getByTestId('select-confirm').click();
+    await a.page.getByTestId('select-bar').waitFor({ state: 'hidden' });
+    // Esc leaves the selection too
+    await a.page.locator('.msg').filter({ hasText: '不选' }).click({ button: 'right' });
+    await a.page.getByTestId('act-pick').click();
+    await a.page.getByTestId('select-bar').waitFor();
+    await a.page.keyboard.press('Escape');
+    await a.page.getByTestId('select-bar').waitFor({ state: 'hidden' });
+    const seqs = await a.page.evaluate(() => window.__picked);
+    const j = await apiOk('GET', `/conversations/${conv}/messages`, null, tok);
+    const seqOf = (text) => j.messages.find((m) => m.body.text === text).seq;
+    assert.deepEqual(seqs, [seqOf('选我一'), seqOf('选我二')]);
+    // scrollToSeq is what quotes use; reload() keeps the view
+    assert.equal(await a.page.getByTestId('composer').isVisible(), true);
+    a.assertNoErrors();
+    await a.close();
 });

@@ -22,7 +22,7 @@ register({
         'chat.not_found': '会话不存在，或你已不在其中', 'chat.act.reply': '回复', 'chat.act.copy': '复制', 'chat.act.recall': '撤回',
         'chat.act.more': '更多', 'chat.copied': '已复制', 'chat.recall_q': '撤回这条消息？', 'chat.recall_text': '撤回后，所有人都将看不到这条消息。',
         'chat.recall_ok': '撤回', 'chat.selected_n': '已选择 {n} 条', 'chat.select_hint': '点击消息以选择',
-        'chat.reads_title': '消息接收情况', 'chat.reads_read': '已读 ({n})', 'chat.reads_unread': '未读 ({n})', 'chat.app': '应用',
+        'chat.unread_below': '以下为新消息', 'chat.reads_title': '消息接收情况', 'chat.reads_read': '已读 ({n})', 'chat.reads_unread': '未读 ({n})', 'chat.app': '应用',
     },
     en: {
         'chat.members_n': '{n} members', 'chat.online': 'Online', 'chat.offline': 'Offline', 'chat.typing_one': '{name} is typing…',
@@ -31,7 +31,7 @@ register({
         'chat.not_found': 'This conversation does not exist or you are no longer in it', 'chat.act.reply': 'Reply', 'chat.act.copy': 'Copy', 'chat.act.recall': 'Recall',
         'chat.act.more': 'More', 'chat.copied': 'Copied', 'chat.recall_q': 'Recall this message?', 'chat.recall_text': 'Nobody will see this message any more.',
         'chat.recall_ok': 'Recall', 'chat.selected_n': '{n} selected', 'chat.select_hint': 'Click messages to select them',
-        'chat.reads_title': 'Read receipts', 'chat.reads_read': 'Read ({n})', 'chat.reads_unread': 'Unread ({n})', 'chat.app': 'App',
+        'chat.unread_below': 'New messages', 'chat.reads_title': 'Read receipts', 'chat.reads_read': 'Read ({n})', 'chat.reads_unread': 'Unread ({n})', 'chat.app': 'App',
     },
 });
 
@@ -71,6 +71,7 @@ export function mountChat(host, convId, { onMissing } = {}) {
     let destroyed = false;
     const nodes = new Map();      // key -> {sig, el, status}
     let firstRender = true;
+    let unreadFrom = 0;           // the first seq that was unread when the conversation was opened
 
     const view = {
         get conv() { return conv; },
@@ -99,6 +100,7 @@ export function mountChat(host, convId, { onMissing } = {}) {
     const root = h('div.chat', { dataset: { test: 'chat', conv: convId } }, head, h('div.chat-mid', body, newBtn), typingEl, selBar, composerHost);
     host.replaceChildren(root);
 
+    const unreadLine = h('div.unread-line', { dataset: { test: 'unread-line' } }, h('span', t('chat.unread_below')));
     const atBottom = () => body.scrollHeight - body.scrollTop - body.clientHeight < 48;
     function toBottom() { body.scrollTop = body.scrollHeight; newCount = 0; newBtn.hidden = true; maybeSeen(); }
 
@@ -263,6 +265,7 @@ export function mountChat(host, convId, { onMissing } = {}) {
             const at = parseTime(m.created_at), pat = prev && parseTime(prev.created_at);
             const newDay = !prev || !at || !pat || at.toDateString() !== pat.toDateString();
             const sep = newDay || (at && pat && at - pat > SEP_GAP_MS);
+            if (unreadFrom && m.seq === unreadFrom && prev) out.push(unreadLine);
             if (sep && at) out.push(h('div.msg-sep', { dataset: { test: 'date-sep' } }, h('span', fmtTime(m.created_at, { full: true }))));
             const grouped = !sep && prev && prev.sender_id === m.sender_id && [1, 2, 3, 4, 5].includes(prev.kind) && !prev.recalled
                 && [1, 2, 3, 4, 5].includes(m.kind) && !m.recalled && at && pat && at - pat < GROUP_GAP_MS;
@@ -372,6 +375,8 @@ export function mountChat(host, convId, { onMissing } = {}) {
     sc.on('convs:typing', ({ conv_id }) => { if (conv_id === convId) renderTyping(); });
     sc.on('presence', (ev) => { if (conv && conv.peer && ev.user_id === conv.peer.id) renderHead(); });
     sc.on('org:changed', () => renderHead());
+    const onKey = (e) => { if (e.key === 'Escape' && selection && !document.querySelector('.modal-back')) { e.stopPropagation(); endSelection(); } };
+    document.addEventListener('keydown', onKey);
     const onVis = () => maybeSeen();
     document.addEventListener('visibilitychange', onVis);
     window.addEventListener('focus', onVis);
@@ -392,6 +397,7 @@ export function mountChat(host, convId, { onMissing } = {}) {
             }
         }
         if (destroyed) return;
+        if (conv.unread > 0 && conv.last_read_seq) unreadFrom = conv.last_read_seq + 1;
         composer = createComposer({ conv, ctx, onSent: () => { setTimeout(() => toBottom(), 0); } });
         composerHost.replaceChildren(composer.el);
         renderHead();
@@ -411,6 +417,7 @@ export function mountChat(host, convId, { onMissing } = {}) {
             destroyed = true;
             sc.off();
             document.removeEventListener('visibilitychange', onVis);
+            document.removeEventListener('keydown', onKey);
             window.removeEventListener('focus', onVis);
             if (convStore.active === convId) convStore.setActive(null);
             org.watchPresence('chat', []);

@@ -10,7 +10,7 @@ import { navigate } from '../router.js';
 import { menu, toast, emptyState } from '../ui.js';
 import { listActions } from '../chat-hooks.js';
 import { mountChat, groupAvatar } from './chat.js';
-import { recallText } from './message.js';
+import { recallText, systemText } from './message.js';
 import { notifyBanner } from '../notify.js';
 
 register({
@@ -149,5 +149,4 @@ export function mount(el, route) {
     };
 }
 
-import { systemText } from './message.js';
 function sysText(m) { return systemText(m, session.user.id); }
