@@ -9,6 +9,7 @@ import { session } from '../session.js';
 import { org } from '../store/org.js';
 import { convStore } from '../store/convs.js';
 import { navigate } from '../router.js';
+import { api } from '../api.js';
 import { toast, modal, confirmDialog, menu, emptyState } from '../ui.js';
 import { messageActions, headerActions } from '../chat-hooks.js';
 import { messageRow, noticeRow, recallText, whoName } from './message.js';
@@ -241,6 +242,16 @@ export function mountChat(host, convId, { onMissing } = {}) {
         });
         if (!it.pending && isContent(m)) {
             row.addEventListener('contextmenu', (e) => { if (!selection) openMenu(e, m); });
+            // touch screens: a long press opens the same menu
+            let press = null;
+            row.addEventListener('touchstart', (e) => {
+                if (selection || e.touches.length !== 1) return;
+                const tt = e.touches[0];
+                press = setTimeout(() => { press = null; openMenu({ clientX: tt.clientX, clientY: tt.clientY, preventDefault() {}, currentTarget: row }, m); }, 550);
+            }, { passive: true });
+            const cancel = () => { clearTimeout(press); press = null; };
+            row.addEventListener('touchend', cancel);
+            row.addEventListener('touchmove', cancel, { passive: true });
             row.classList.add('selectable');
             row.addEventListener('click', (e) => {
                 if (!selection) return;
@@ -402,6 +413,8 @@ export function mountChat(host, convId, { onMissing } = {}) {
         composerHost.replaceChildren(composer.el);
         renderHead();
         if (conv.kind === 'direct' && conv.peer) org.watchPresence('chat', [conv.peer.id]);
+        // an app conversation tells its app that the user came in (the server rate-limits it)
+        if (conv.kind === 'app') api('POST', `/conversations/${convId}/enter`).catch(() => {});
         render();
         convStore.members(convId).then(() => { if (!destroyed) { renderHead(); render(); } }).catch(() => {});
         try { await convStore.loadInitial(convId); } catch (e) { toast(e.userMessage || String(e), 'error'); }
@@ -433,8 +446,10 @@ export function groupAvatar(conv, size) {
     a.classList.add('group-av');
     // the first characters of the name ("项目组" -> "项目"), not its last digits
     const chars = [...name.replace(/[\s\p{P}\p{S}]/gu, '')];
+    const words = name.split(/[\s\p{P}\p{S}]+/u).filter(Boolean);
     if (!chars.length) a.replaceChildren(icon('users'));
-    else a.textContent = /[\u4e00-\u9fff]/.test(chars[0]) ? chars.slice(0, 2).join('') : chars.slice(0, 2).join('').toUpperCase();
+    else if (/[\u4e00-\u9fff]/.test(chars[0])) a.textContent = chars.slice(0, 2).join('');
+    else a.textContent = (words.length > 1 ? words[0][0] + words[1][0] : chars.slice(0, 2).join('')).toUpperCase();
     return a;
 }
 

@@ -56,7 +56,8 @@ export function mount(el, route) {
         if (lm.kind === 7) return recallText(c.id, lm.sender_id, null, me.id);
         if (lm.recalled) return recallText(c.id, lm.sender_id, lm.sender_id, me.id);
         if (lm.kind === 6) {
-            return lm.body ? systemLine(c, lm) : (lm.preview || t('chats.system'));
+            const full = lm.body ? lm : convStore.message(c.id, lm.seq);
+            return full && full.body ? systemLine(c, full) : (lm.preview || t('chats.system'));
         }
         const prefix = c.kind !== 'direct' && c.kind !== 'app' && lm.sender_id && lm.sender_id !== me.id ? t('chats.sender', { name: convStore.memberName(c.id, lm.sender_id) }) : '';
         return prefix + (lm.preview || '');
