@@ -103,7 +103,7 @@ export function mountChat(host, convId, { onMissing } = {}) {
 
     const unreadLine = h('div.unread-line', { dataset: { test: 'unread-line' } }, h('span', t('chat.unread_below')));
     const atBottom = () => body.scrollHeight - body.scrollTop - body.clientHeight < 48;
-    function toBottom() { body.scrollTop = body.scrollHeight; newCount = 0; newBtn.hidden = true; maybeSeen(); }
+    function toBottom() { body.scrollTop = body.scrollHeight; stick = true; newCount = 0; newBtn.hidden = true; maybeSeen(); }
 
     function maybeSeen() {
         if (destroyed || !conv) return;
@@ -155,15 +155,21 @@ export function mountChat(host, convId, { onMissing } = {}) {
         e.preventDefault();
         menu(e, acts.map((a) => ({ label: a.label(), icon: a.icon, danger: a.id === 'recall', testId: 'act-' + a.id, onClick: () => a.run(m, ctx) })));
     }
-    function hoverBar(m) {
+    // the hover bar: the first three actions that apply now (recall depends on the time), the rest under "more"
+    function fillBar(bar, m) {
         const acts = actionsFor(m);
-        if (!acts.length) return null;
-        const quick = acts.slice(0, 3);
-        return h('div.msg-actions', quick.map((a) => h('button.icon-btn', {
+        bar.hidden = !acts.length;
+        bar.replaceChildren(...acts.slice(0, 3).map((a) => h('button.icon-btn', {
             type: 'button', title: a.label(), 'aria-label': a.label(), dataset: { test: 'act-' + a.id },
             onclick: (e) => { e.stopPropagation(); a.run(m, ctx); } }, icon(a.icon || 'more'))),
         acts.length > 3 ? h('button.icon-btn', { type: 'button', title: t('chat.act.more'), 'aria-label': t('chat.act.more'), dataset: { test: 'act-more' },
-            onclick: (e) => { e.stopPropagation(); openMenu(e, m); } }, icon('more')) : null);
+            onclick: (e) => { e.stopPropagation(); openMenu(e, m); } }, icon('more')) : '');
+    }
+    function hoverBar(m) {
+        const bar = h('div.msg-actions');
+        fillBar(bar, m);
+        bar._refresh = () => fillBar(bar, m);
+        return bar;
     }
 
     function statusNode(m) {
@@ -242,6 +248,7 @@ export function mountChat(host, convId, { onMissing } = {}) {
         });
         if (!it.pending && isContent(m)) {
             row.addEventListener('contextmenu', (e) => { if (!selection) openMenu(e, m); });
+            row.addEventListener('mouseenter', () => { const bar = row.querySelector('.msg-actions'); if (bar && bar._refresh) bar._refresh(); });
             // touch screens: a long press opens the same menu
             let press = null;
             row.addEventListener('touchstart', (e) => {
@@ -366,6 +373,10 @@ export function mountChat(host, convId, { onMissing } = {}) {
     }
 
     // ---- events
+    let stick = true;
+    body.addEventListener('scroll', () => { stick = atBottom(); }, { passive: true });
+    const ro = new ResizeObserver(() => { if (stick && !destroyed) body.scrollTop = body.scrollHeight; });
+    ro.observe(list);
     body.addEventListener('scroll', throttle(() => {
         if (body.scrollTop < 300) { const st = convStore.cacheState(convId); if (st.loaded && st.hasOlder) older_(); }
         if (atBottom()) { newCount = 0; newBtn.hidden = true; maybeSeen(); }
@@ -431,6 +442,7 @@ export function mountChat(host, convId, { onMissing } = {}) {
             sc.off();
             document.removeEventListener('visibilitychange', onVis);
             document.removeEventListener('keydown', onKey);
+            ro.disconnect();
             window.removeEventListener('focus', onVis);
             if (convStore.active === convId) convStore.setActive(null);
             org.watchPresence('chat', []);
