@@ -10,7 +10,7 @@ import { navigate } from '../router.js';
 import { menu, toast, emptyState } from '../ui.js';
 import { listActions } from '../chat-hooks.js';
 import { mountChat, groupAvatar } from './chat.js';
-import { recallText } from './message.js';
+import { recallText, systemText } from './message.js';
 import { notifyBanner } from '../notify.js';
 
 register({
@@ -56,7 +56,8 @@ export function mount(el, route) {
         if (lm.kind === 7) return recallText(c.id, lm.sender_id, null, me.id);
         if (lm.recalled) return recallText(c.id, lm.sender_id, lm.sender_id, me.id);
         if (lm.kind === 6) {
-            return lm.body ? systemLine(c, lm) : (lm.preview || t('chats.system'));
+            const full = lm.body ? lm : convStore.message(c.id, lm.seq);
+            return full && full.body ? systemLine(c, full) : (lm.preview || t('chats.system'));
         }
         const prefix = c.kind !== 'direct' && c.kind !== 'app' && lm.sender_id && lm.sender_id !== me.id ? t('chats.sender', { name: convStore.memberName(c.id, lm.sender_id) }) : '';
         return prefix + (lm.preview || '');
@@ -82,7 +83,7 @@ export function mount(el, route) {
             class: (c.id === openId ? 'active' : '') + (c.pinned ? ' pinned' : '') + (c.muted ? ' muted' : ''),
             dataset: { test: 'conv-item', conv: c.id, name: c.name || '' },
             oncontextmenu: (e) => { e.preventDefault(); rowMenu(e, c); },
-        }, h('span.conv-av', av, c.muted && c.unread > 0 ? h('span.mute-dot') : null),
+        }, h('span.conv-av', av),
         h('div.grow',
             h('div.conv-top', h('span.title', c.name || ''), h('span.conv-time', fmtTime((c.last_message && c.last_message.created_at) || c.last_activity_at))),
             h('div.conv-bottom', sub,
@@ -149,5 +150,4 @@ export function mount(el, route) {
     };
 }
 
-import { systemText } from './message.js';
 function sysText(m) { return systemText(m, session.user.id); }
