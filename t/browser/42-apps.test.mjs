@@ -191,6 +191,20 @@ test('popups and app events show at their corner and close', async () => {
     await shot(page, 'app-popup');
     await popup.first().waitFor({ state: 'detached', timeout: 10000 });
 
+    // a URL shows in a sandboxed frame (no same-origin rights), with a link to open it in a tab
+    r = await cgiNotice(app, '/popwindow', { toUser: u.account, popWindow: { url: BASE + '/sso-demo/popup', title: '审批单', duration: -1, position: 3, notice_id: 'm2' } });
+    assert.equal(r.errcode, 0, JSON.stringify(r));
+    const framed = popup.filter({ hasText: '审批单' });
+    await framed.waitFor();
+    const sandbox = await framed.locator('iframe').getAttribute('sandbox');
+    assert.ok(sandbox.includes('allow-scripts') && !sandbox.includes('allow-same-origin'), 'sandbox: ' + sandbox);
+    assert.equal(await framed.locator('iframe').getAttribute('src'), BASE + '/sso-demo/popup');
+    assert.match(await framed.locator('a.popup-open').getAttribute('rel'), /noopener/);
+    const fb = await framed.boundingBox();
+    assert.ok(fb.x > 640 && fb.y > 300, 'bottom right: ' + JSON.stringify(fb));
+    await framed.getByTestId('popup-close').click();
+    await framed.waitFor({ state: 'detached' });
+
     r = await cgiCall(app, '/event/publish', { eventId: 42, eventType: 'popWindow', toUser: u.account,
         popWindow: { tips: '张三邀请你语音通话', action: 1, timestamp: Date.now(), windowType: 'voip', windowInfo: {} } });
     assert.equal(r.errcode, 0, JSON.stringify(r));
