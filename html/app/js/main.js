@@ -8,6 +8,11 @@ import { renderShell } from './views/shell.js';
 import { guard as pinGuard } from './lock.js';
 import { toast } from './ui.js';
 import './store/prefs.js';
+import './store/convs.js';   // conversations: badge, catch-up, notifications even outside the chats section
+import './notify.js';
+import './store/apps.js';
+import './features/cards.js';
+import './features/popups.js';
 
 const root = document.getElementById('root');
 let shell = null;
