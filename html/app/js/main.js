@@ -8,6 +8,7 @@ import { renderShell } from './views/shell.js';
 import { guard as pinGuard } from './lock.js';
 import { toast } from './ui.js';
 import './store/prefs.js';
+import './features/rich.js';
 
 const root = document.getElementById('root');
 let shell = null;
