@@ -13,10 +13,23 @@
 // listActions.push({id, icon, label: () => text, run: () => void})
 //   buttons in the conversation list header ("new group chat"...)
 //
-// ctx.view (the chat view) offers: conv, reload(), scrollToSeq(seq), startSelection({label, onConfirm(seqs)}),
-// and ctx.composer offers: insertText(s), setQuote(msg), sendFile(file), focus().
+// ctx (what every hook gets) = {conv, me: session.user, view, composer}
+// ctx.view (the chat view) offers: conv, reload() (conversation, members and new messages again),
+//   scrollToSeq(seq) (loads older pages until seq is there, scrolls to it and flashes it),
+//   startSelection({label, onConfirm(seqs) -> may return a promise}) (checkboxes on the messages and a bottom
+//   bar with "n selected", a confirm button labelled `label` and cancel; seqs ascending; rejects nothing but
+//   the selection stays open while onConfirm's promise runs, and closes when it resolves),
+//   endSelection(), members() -> Promise<[{user_id,name,role}]>.
+// ctx.composer offers: insertText(s) (at the caret), setQuote(msg|null), sendFile(file), focus(),
+//   quote (the message being replied to, or null).
+//
+// hooks.fileSender = async (file, ctx, {quote}) => {...}
+//   set once by the files feature: ctx.composer.sendFile(file) (and files pasted into the composer)
+//   call it; without it the composer says that files cannot be sent.  `quote` is the message the user
+//   was replying to (take quote_seq from quote.seq), already cleared from the composer.
 export const messageRenderers = {};
 export const messageActions = [];
 export const composerTools = [];
 export const headerActions = [];
 export const listActions = [];
+export const hooks = { fileSender: null };

@@ -9,6 +9,8 @@ import { guard as pinGuard } from './lock.js';
 import { toast } from './ui.js';
 import './store/prefs.js';
 import './features/rich.js';
+import './store/convs.js';   // conversations: badge, catch-up, notifications even outside the chats section
+import './notify.js';
 
 const root = document.getElementById('root');
 let shell = null;
