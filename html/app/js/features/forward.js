@@ -15,7 +15,7 @@ register({
     'zh-CN': {
         'fwd.forward': '转发', 'fwd.multi': '多选', 'fwd.title': '转发给', 'fwd.search': '搜索聊天或同事',
         'fwd.recent': '最近聊天', 'fwd.contacts': '同事', 'fwd.none': '没有找到', 'fwd.send': '发送',
-        'fwd.send_n': '发送（{n}）', 'fwd.heading': '标题（可选）', 'fwd.heading_ph': '默认：{title}', 'fwd.default_title': '聊天记录',
+        'fwd.send_n': '发送（{n}）', 'fwd.heading': '标题（可选）', 'fwd.heading_ph': '不填写则使用默认标题（如“{title}”）', 'fwd.default_title': '聊天记录', 'fwd.default_eg': 'X 和 Y 的聊天记录',
         'fwd.count': '共 {n} 条消息', 'fwd.pick_target': '请选择要转发到的聊天', 'fwd.done': '已转发',
         'fwd.done_n': '已转发到 {n} 个聊天', 'fwd.partial': '部分转发失败：{msg}', 'fwd.card_foot': '聊天记录',
         'fwd.history': '聊天记录', 'fwd.more': '加载更多', 'fwd.items_n': '共 {n} 条', 'fwd.members': '{n} 人',
@@ -24,7 +24,7 @@ register({
     en: {
         'fwd.forward': 'Forward', 'fwd.multi': 'Select', 'fwd.title': 'Forward to', 'fwd.search': 'Search chats or colleagues',
         'fwd.recent': 'Recent chats', 'fwd.contacts': 'Colleagues', 'fwd.none': 'Nothing found', 'fwd.send': 'Send',
-        'fwd.send_n': 'Send ({n})', 'fwd.heading': 'Title (optional)', 'fwd.heading_ph': 'Default: {title}', 'fwd.default_title': 'Chat history',
+        'fwd.send_n': 'Send ({n})', 'fwd.heading': 'Title (optional)', 'fwd.heading_ph': 'Leave empty for the default (like “{title}”)', 'fwd.default_title': 'Chat history', 'fwd.default_eg': 'Chat history of X and Y',
         'fwd.count': '{n} messages', 'fwd.pick_target': 'Choose where to forward to', 'fwd.done': 'Forwarded',
         'fwd.done_n': 'Forwarded to {n} chats', 'fwd.partial': 'Some forwards failed: {msg}', 'fwd.card_foot': 'Chat history',
         'fwd.history': 'Chat history', 'fwd.more': 'Load more', 'fwd.items_n': '{n} messages', 'fwd.members': '{n} people',
@@ -54,7 +54,7 @@ export function openForward({ fromConvId, seqs, onSent }) {
     const search = h('input', { type: 'search', placeholder: t('fwd.search'), 'aria-label': t('fwd.search'), dataset: { test: 'forward-search' } });
     const list = h('div.pick-list.fwd-targets', { role: 'list', dataset: { test: 'forward-targets' } });
     const chips = h('div.pick-chips.fwd-chips', { dataset: { test: 'forward-chips' } });
-    const heading = h('input', { type: 'text', maxlength: 100, placeholder: t('fwd.heading_ph', { title: t('fwd.default_title') }), dataset: { test: 'forward-title' } });
+    const heading = h('input', { type: 'text', maxlength: 100, placeholder: t('fwd.heading_ph', { title: t('fwd.default_eg') }), dataset: { test: 'forward-title' } });
     const err = h('p.form-error', { role: 'alert' });
     const body = h('div.fwd',
         h('p.fwd-count', t('fwd.count', { n: seqs.length })),
