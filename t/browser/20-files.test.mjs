@@ -126,6 +126,16 @@ test('too large files are refused with a clear message; a failed upload can be r
     await a.page.locator('.toast-error').filter({ hasText: /huge\.png.*太大.*20\.0 MB/ }).waitFor();
     assert.equal(await a.page.getByTestId('upload').count(), 0, 'nothing queued');
 
+    // cancelled while uploading: the bubble goes, nothing is sent
+    const unthrottle = await throttle(a.page, 64 * 1024);
+    const [ch0] = await Promise.all([a.page.waitForEvent('filechooser'), a.page.getByTestId('tool-attach').click()]);
+    await ch0.setFiles({ name: 'cancel-me.bin', mimeType: 'application/octet-stream', buffer: randomBytes(2 * 1024 * 1024, 3) });
+    const up0 = a.page.getByTestId('upload').filter({ hasText: 'cancel-me.bin' });
+    await up0.getByTestId('upload-progress').waitFor();
+    await up0.getByTestId('upload-cancel').click();
+    await up0.waitFor({ state: 'detached' });
+    await unthrottle();
+
     // the server is busy once: the bubble says so and offers a retry, which sends it
     let fail = true;
     await a.page.route('**/api/v1/files?**', (route) => {
@@ -141,6 +151,8 @@ test('too large files are refused with a clear message; a failed upload can be r
     await up.getByTestId('upload-retry').click();
     await list(a.page).getByTestId('msg-file').filter({ hasText: 'notes.txt' }).waitFor();
     await up.waitFor({ state: 'detached' });
+    const msgs = (await apiOk('GET', `/conversations/${conv}/messages`, null, await alice.token())).messages;
+    assert.deepEqual(msgs.filter((m) => m.kind === 3).map((m) => m.body.name), ['notes.txt'], 'the cancelled file was never sent');
     a.assertNoErrors();
     await a.close();
 });

@@ -69,6 +69,7 @@ export function openGroupSettings(convArg, ctx) {
     const back = h('div.grp-back', { onmousedown: (e) => { if (e.target === back) close(); } }, panel);
     document.body.appendChild(back);
     requestAnimationFrame(() => back.classList.add('open'));
+    panel.querySelector('button').focus();
     const onKey = (e) => { if (e.key === 'Escape' && !document.querySelector('.modal-back, .menu')) { e.stopPropagation(); close(); } };
     document.addEventListener('keydown', onKey, true);
 

@@ -253,6 +253,16 @@ function pick(composer, ctx, accept) {
     input.click();
 }
 
+// a file dropped anywhere else must not make the browser leave the app to show it
+window.addEventListener('dragover', (e) => { if (hasFiles(e)) e.preventDefault(); });
+window.addEventListener('drop', (e) => { if (hasFiles(e)) e.preventDefault(); });
+
+// signed out: stop every upload, forget them
+bus.on('app:stopped', () => {
+    for (const list of jobs.values()) for (const job of [...list]) { if (job.ctl) job.ctl.abort(); drop(job); }
+    jobs.clear();
+});
+
 hooks.fileSender = async (file, ctx, { quote } = {}) => {
     const conv = ctx && ctx.conv;
     if (!conv) { toast(t('files.no_conv'), 'error'); return; }
