@@ -204,7 +204,7 @@ export function createComposer({ conv, ctx, onSent }) {
         if (e.key === 'Escape' && quote) { setQuote(null); return; }
         if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); send(); }
     });
-    ta.addEventListener('blur', () => setTimeout(closeMentions, 150));
+    ta.addEventListener('blur', () => setTimeout(() => { if (document.activeElement !== ta) closeMentions(); }, 150));
     ta.addEventListener('paste', (e) => {
         const files = [...(e.clipboardData?.files || [])];
         if (files.length && typeof hooks.fileSender === 'function' && !composerTools.some((x) => x.handlesPaste)) {
