@@ -89,7 +89,15 @@ test('forward two selected messages to another chat; the receiver opens the hist
     const dview = d.page.getByTestId('forward-view');
     const thumb = dview.getByTestId('msg-image');
     await until(() => thumb.evaluate((el) => el.classList.contains('loaded') && el.querySelector('img').naturalWidth > 0), 'forwarded image loads for the receiver');
+    // the lightbox over the dialog: Esc closes the lightbox only, then the dialog
+    await thumb.click();
+    const lb = d.page.getByTestId('lightbox');
+    await until(() => lb.getByTestId('lightbox-image').evaluate((el) => el.naturalWidth === 320), 'large forwarded image');
     await d.page.keyboard.press('Escape');
+    await lb.waitFor({ state: 'detached' });
+    await dview.waitFor({ state: 'visible' });
+    await d.page.keyboard.press('Escape');
+    await dview.waitFor({ state: 'detached' });
 
     // carol forwards the history on to alice: a forward inside a forward opens nested
     await list(c.page).getByTestId('msg').filter({ has: c.page.getByTestId('msg-forward') }).click({ button: 'right' });

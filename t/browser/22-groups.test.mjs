@@ -98,6 +98,17 @@ test('create a group in the picker, rename it, add and remove members; everybody
     await member(b.page, bob.name).getByTestId('role-admin').waitFor();
     await bs.getByTestId('group-add').waitFor();
     await bs.getByTestId('group-rename').waitFor();
+    // the picker on a phone: chips above the list, current members ticked and greyed
+    await bs.getByTestId('group-add').click();
+    const bp = b.page.getByTestId('member-picker');
+    await bp.getByTestId('picker-search').fill(dave.account);
+    await bp.locator(`[data-test=picker-user][data-id="${dave.id}"][disabled]`).filter({ hasText: '已在群中' }).waitFor();
+    const pb = await bp.boundingBox();
+    assert.ok(pb.width <= 390 && pb.y + pb.height <= 845, 'the picker fits the phone');
+    await shot(b.page, 'groups-picker-phone');
+    await b.page.keyboard.press('Escape');
+    await bp.waitFor({ state: 'detached' });
+    await bs.waitFor({ state: 'visible' });
 
     // bob mutes the group for himself
     await bs.locator('.rich-switch').filter({ has: b.page.getByTestId('group-mute') }).click();
@@ -114,23 +125,30 @@ test('create a group in the picker, rename it, add and remove members; everybody
     await a.close(); await b.close(); await c.close();
 });
 
-test('a multi-person chat from the picker; a member leaves it', async () => {
+test('a multi-person chat from the picker (in English); a member leaves it', async () => {
     const alice = await newUser({ name: '发起人' }), bob = await newUser({ name: '参与甲' }), carol = await newUser({ name: '参与乙' });
     const a = await openApp(browser), b = await openApp(browser);
+    await a.page.evaluate(() => localStorage.setItem('yd.lang', 'en'));
+    await a.page.reload();
     await login(a.page, alice); await login(b.page, bob);
     await a.page.getByTestId('list-new-chat').click();
-    await a.page.locator('.menu').getByTestId('new-multi').click();
+    await a.page.locator('.menu').getByTestId('new-multi').filter({ hasText: 'New multi-person chat' }).click();
     const pick = a.page.getByTestId('member-picker');
+    await pick.getByTestId('picker-count').filter({ hasText: 'Nobody selected yet' }).waitFor();
     for (const u of [bob, carol]) {
         await pick.getByTestId('picker-search').fill(u.account);
         await pick.locator(`[data-test=picker-user][data-id="${u.id}"]`).click();
     }
-    await pick.getByTestId('picker-count').filter({ hasText: '已选 2 人' }).waitFor();
-    await pick.getByTestId('picker-ok').click();
+    await pick.getByTestId('picker-count').filter({ hasText: '2 selected' }).waitFor();
+    await pick.getByTestId('picker-ok').filter({ hasText: 'Start chat' }).click();
     await a.page.waitForURL(/#\/chats\/\d+$/);
     const conv = Number(/#\/chats\/(\d+)$/.exec(a.page.url())[1]);
     await a.page.getByTestId('head-group-settings').click();
-    await member(a.page, carol.name).waitFor();
+    await a.page.getByTestId('group-settings').filter({ hasText: 'Chat info' }).filter({ hasText: 'Members (3)' }).waitFor();
+    await member(a.page, carol.name).getByTestId('member-menu').waitFor();
+    await member(a.page, alice.name).filter({ hasText: 'Owner' }).waitFor();
+    await until(async () => Math.abs((await a.page.getByTestId('group-settings').boundingBox()).x - (1280 - 360)) <= 1, 'drawer slid in');
+    await shot(a.page, 'groups-multi-en');
     assert.equal(await a.page.getByTestId('group-leave').count(), 0, 'the owner of a multi-person chat cannot leave');
     await b.page.goto('/app/#/chats/' + conv);
     await b.page.getByTestId('head-group-settings').click();

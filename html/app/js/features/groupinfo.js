@@ -26,8 +26,8 @@ register({
         'grp.renamed': '名称已修改', 'grp.added': '已添加 {n} 位成员', 'grp.removed': '已移出 {user}',
         'grp.admin_on': '已将 {user} 设为管理员', 'grp.admin_off': '已取消 {user} 的管理员身份',
         'grp.left_done': '已退出聊天', 'grp.dissolved_done': '已解散群组', 'grp.member_actions': '{user} 的操作',
-        'grp.add_title': '添加成员', 'grp.kind_group': '群组', 'grp.kind_multi': '多人聊天', 'grp.owner_note': '群主不能退出，可以解散群组',
-        'grp.more_members': '显示更多成员', 'grp.my_settings': '我的设置', 'grp.name_ph': '群名称',
+        'grp.add_title': '添加成员', 'grp.kind_group': '群组', 'grp.kind_multi': '多人聊天', 'grp.owner_note': '你是此聊天的发起人，不能退出',
+        'grp.more_members': '显示更多成员', 'grp.sep': '、', 'grp.my_settings': '我的设置', 'grp.name_ph': '群名称',
     },
     en: {
         'grp.settings': 'Chat info', 'grp.group_settings': 'Group settings', 'grp.name': 'Name', 'grp.no_name': 'Unnamed',
@@ -40,8 +40,8 @@ register({
         'grp.renamed': 'Renamed', 'grp.added': '{n} added', 'grp.removed': '{user} removed',
         'grp.admin_on': '{user} is now an admin', 'grp.admin_off': '{user} is no longer an admin',
         'grp.left_done': 'You left the chat', 'grp.dissolved_done': 'The group was dissolved', 'grp.member_actions': 'Actions for {user}',
-        'grp.add_title': 'Add members', 'grp.kind_group': 'Group', 'grp.kind_multi': 'Multi-person chat', 'grp.owner_note': 'The owner cannot leave but can dissolve the group',
-        'grp.more_members': 'Show more members', 'grp.my_settings': 'My settings', 'grp.name_ph': 'Group name',
+        'grp.add_title': 'Add members', 'grp.kind_group': 'Group', 'grp.kind_multi': 'Multi-person chat', 'grp.owner_note': 'You started this chat, so you cannot leave it',
+        'grp.more_members': 'Show more members', 'grp.sep': ', ', 'grp.my_settings': 'My settings', 'grp.name_ph': 'Group name',
     },
 });
 
@@ -86,7 +86,12 @@ export function openGroupSettings(convArg, ctx) {
     const myRole = () => (conv.owner_id === me ? 2 : (members.find((m) => m.user_id === me) || {}).role ?? conv.my_role ?? 0);
     const isGroup = () => conv.kind === 'group';
     const canManage = () => !gone && (isGroup() ? myRole() >= 1 : myRole() === 2);
-    const displayName = () => conv.name || t('grp.no_name');
+    // an unnamed multi-person chat is called after its first members
+    const displayName = () => {
+        if (conv.name) return conv.name;
+        const names = members.slice(0, 3).map((m) => nameOf(m));
+        return names.length ? names.join(t('grp.sep')) + (members.length > 3 ? '…' : '') : t('grp.no_name');
+    };
     const nameOf = (m) => (org.user(m.user_id) || {}).name || m.name || org.name(m.user_id);
 
     async function load() {

@@ -111,7 +111,7 @@ export function openViewer(fromBox) {
     const count = h('span.rich-lb-count');
     const dl = h('button.icon-btn', { type: 'button', title: t('media.download'), 'aria-label': t('media.download'), dataset: { test: 'lightbox-download' },
         onclick: () => download(all[i].dataset.fileId, all[i].dataset.name) }, icon('download'));
-    const close = () => { el.remove(); document.removeEventListener('keydown', onKey, true); if (prev && prev.focus) prev.focus(); };
+    const close = () => { el.remove(); window.removeEventListener('keydown', onKey, true); if (prev && prev.focus) prev.focus(); };
     const btnPrev = h('button.rich-lb-nav.prev', { type: 'button', 'aria-label': t('media.prev'), onclick: () => go(-1) }, icon('back'));
     const btnNext = h('button.rich-lb-nav.next', { type: 'button', 'aria-label': t('media.next'), onclick: () => go(1) }, icon('chevron'));
     const stage = h('div.rich-lb-stage', { onclick: (e) => { if (e.target === stage) close(); } }, img);
@@ -146,7 +146,8 @@ export function openViewer(fromBox) {
         else if (e.key === 'ArrowRight') { e.preventDefault(); go(1); }
     };
     if (!all.length) all.push(fromBox);
-    document.addEventListener('keydown', onKey, true);
+    // on window, before a dialog's own Esc (document): a lightbox over a dialog closes alone
+    window.addEventListener('keydown', onKey, true);
     document.body.appendChild(el);
     show();
     el.querySelector('[data-test=lightbox-close]').focus();
