@@ -151,3 +151,29 @@ test('phone: the forward dialog and the history fit the screen', async () => {
     a.assertNoErrors();
     await a.close();
 });
+
+test('a long history pages its items: 50 first, then the rest on "load more"', async () => {
+    const alice = await newUser({ name: '长记录' }), bob = await newUser({ name: '长对方' });
+    const ab = await direct(alice, bob);
+    const seqs = [];
+    for (let i = 1; i <= 60; i++) seqs.push((await say(i % 2 ? alice : bob, ab, '第' + i + '条')).seq);
+    await apiOk('POST', `/conversations/${ab}/forward`, { client_msg_id: uniq('f'), from_conv_id: ab, seqs, title: '六十条记录' }, await alice.token());
+    const a = await openApp(browser);
+    await login(a.page, alice);
+    await openChat(a.page, ab);
+    const card = list(a.page).getByTestId('msg-forward').filter({ hasText: '六十条记录' });
+    // the card shows the first lines only
+    await card.filter({ hasText: '第1条' }).filter({ hasText: '第4条' }).waitFor();
+    assert.equal(await card.filter({ hasText: '第5条' }).count(), 0, 'four lines on the card');
+    await card.click();
+    const view = a.page.getByTestId('forward-view');
+    await view.filter({ hasText: '共 60 条' }).waitFor();
+    const items = view.getByTestId('forward-item');
+    await until(async () => (await items.count()) === 50, 'first page of 50');
+    await view.getByRole('button', { name: '加载更多' }).click();
+    await until(async () => (await items.count()) === 60, 'all 60');
+    await items.nth(59).filter({ hasText: '第60条' }).waitFor();
+    await view.getByRole('button', { name: '加载更多' }).waitFor({ state: 'hidden' });
+    a.assertNoErrors();
+    await a.close();
+});
