@@ -57,6 +57,7 @@ test('two people chat in real time; unread badges on the rail and the list', asy
     await shot(b.page, 'chat-list-unread');
     await convItem(b.page, conv).click();
     await msgText(b.page, '你好，李小红').waitFor();
+    await b.page.getByTestId('unread-line').waitFor({ state: 'detached' });   // everything was unread: no line above the first
     const link = b.page.getByTestId('msg-list').locator('a.msg-link');
     assert.equal(await link.getAttribute('href'), 'https://example.com/x?a=1');
     assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
@@ -128,6 +129,9 @@ test('@mention in a group chosen by keyboard; the mentioned sees [有人@我] an
     await box.pressSequentially('开会了');
     await box.press('Enter');
     await b.page.locator('.msg.theirs').filter({ hasText: '开会了' }).getByTestId('mention').filter({ hasText: '@所有人' }).waitFor();
+    // B is looking at it: read at once, no badge
+    await b.page.getByTestId('badge-chats').waitFor({ state: 'hidden' });
+    await item.getByTestId('conv-badge').waitFor({ state: 'detached' });
     await shot(b.page, 'chat-group-desktop');
     a.assertNoErrors(); b.assertNoErrors();
     await a.close(); await b.close();
@@ -233,6 +237,16 @@ test('history: the newest messages first, older pages when scrolling up, until t
     const texts = await b.page.getByTestId('msg-list').getByTestId('msg-text').allTextContents();
     assert.equal(texts.length, 120);
     assert.deepEqual(texts, Array.from({ length: 120 }, (_, i) => `第${i + 1}条`));
+    // B leaves; two more arrive; coming back, a line marks where the new ones start
+    await b.page.goto('/app/#/contacts');
+    await b.page.getByTestId('badge-chats').waitFor({ state: 'hidden' });
+    await say(tok, conv, '新来的一');
+    await say(tok, conv, '新来的二');
+    await b.page.getByTestId('badge-chats').filter({ hasText: '2' }).waitFor();
+    await b.page.goto('/app/#/chats/' + conv);
+    await msgText(b.page, '新来的二').waitFor();
+    const order = await b.page.getByTestId('msg-list').locator('[data-test=unread-line], [data-test=msg-text]').evaluateAll((els) => els.slice(-4).map((e) => e.textContent));
+    assert.deepEqual(order, ['第120条', '以下为新消息', '新来的一', '新来的二']);
     b.assertNoErrors();
     await b.close();
 });
@@ -315,4 +329,158 @@ test('phone layout: the list, then the chat full screen with a back button; draf
     await shot(b.page, 'chat-phone-draft');
     b.assertNoErrors();
     await b.close();
+});
+
+test('a send whose reply got lost shows "not sent"; the retry reuses the client_msg_id, so nobody sees it twice', async () => {
+    const alice = await newUser({ name: '重发甲' }), bob = await newUser({ name: '重发乙' });
+    const conv = await direct(alice, bob);
+    const a = await openApp(browser);
+    await login(a.page, alice);
+    await a.page.goto('/app/#/chats/' + conv);
+    await a.page.getByTestId('chat-title').filter({ hasText: '重发乙' }).waitFor();
+    // 1. the request never reaches the server: "not sent", then the retry with the same client_msg_id
+    // 2. the server stores it but the answer is lost: the pushed copy replaces the pending bubble
+    let bodies = [];
+    await a.page.route(`**/api/v1/conversations/${conv}/messages`, async (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        bodies.push(JSON.parse(route.request().postData()));
+        if (bodies.length === 1) return route.abort('connectionreset');
+        if (bodies.length === 3) { await route.fetch(); return route.abort('connectionreset'); }
+        return route.continue();
+    });
+    await send(a.page, '只应出现一次');
+    await a.page.getByTestId('msg-failed').filter({ hasText: '发送失败' }).waitFor();
+    await a.page.getByTestId('msg-retry').click();
+    await a.page.locator('.msg.mine').filter({ hasText: '只应出现一次' }).getByTestId('read-status').waitFor();
+    assert.equal(bodies.length, 2);
+    assert.equal(bodies[1].client_msg_id, bodies[0].client_msg_id, 'the same client_msg_id');
+    assert.equal(await msgText(a.page, '只应出现一次').count(), 1);
+    assert.equal(await a.page.getByTestId('msg-failed').count(), 0);
+    await send(a.page, '回复丢了');
+    await a.page.locator('.msg.mine').filter({ hasText: '回复丢了' }).getByTestId('read-status').waitFor();
+    assert.equal(await msgText(a.page, '回复丢了').count(), 1);
+    const j = await apiOk('GET', `/conversations/${conv}/messages`, null, await bob.token());
+    assert.deepEqual(j.messages.map((m) => m.body.text), ['只应出现一次', '回复丢了'], 'each stored once');
+    a.errors.splice(0, a.errors.length, ...a.errors.filter((e) => !/ERR_CONNECTION_RESET|Failed to fetch/.test(e)));
+    a.assertNoErrors();
+    await a.close();
+});
+
+test('desktop notifications: other section or hidden conversation yes, the open one no, muted only when @mentioned', async () => {
+    const alice = await newUser({ name: '通知甲' }), bob = await newUser({ name: '通知乙' });
+    const conv = await direct(alice, bob);
+    const atok = await alice.token();
+    const b = await openApp(browser);
+    // record what the page would show (headless chromium has no notification centre)
+    await b.page.addInitScript(() => {
+        window.__notes = [];
+        window.Notification = class { constructor(title, opts) { window.__notes.push({ title, body: opts.body }); } close() {} static permission = 'granted'; static requestPermission() { return Promise.resolve('granted'); } };
+    });
+    await b.page.reload();
+    await login(b.page, bob);
+    const notes = () => b.page.evaluate(() => window.__notes);
+    await b.page.goto('/app/#/contacts');
+    await convItemReady(b.page, conv);
+    await say(atok, conv, '开会提醒');
+    await until(async () => (await notes()).some((n) => n.title === '通知甲' && n.body === '开会提醒'), 'a notification');
+    // the title shows the unread count
+    await until(async () => /^\(1\)/.test(await b.page.title()), 'title with the count');
+    // looking at the conversation: no notification, and it is read
+    await b.page.goto('/app/#/chats/' + conv);
+    await msgText(b.page, '开会提醒').waitFor();
+    await until(async () => !/^\(/.test(await b.page.title()), 'title without a count');
+    const before = (await notes()).length;
+    await say(atok, conv, '就在这里说');
+    await msgText(b.page, '就在这里说').waitFor();
+    // a muted group: nothing, except for an @mention
+    const g = (await apiOk('POST', '/conversations', { kind: 'group', name: '通知群', user_ids: [bob.id] }, atok)).conversation.id;
+    await b.page.goto('/app/#/chats');
+    await convItem(b.page, g).click({ button: 'right' });
+    await b.page.getByTestId('conv-mute').click();
+    await convItem(b.page, g).getByTestId('conv-muted').waitFor();
+    await say(atok, g, '群里闲聊');
+    await convItem(b.page, g).getByTestId('conv-preview').filter({ hasText: '群里闲聊' }).waitFor();
+    await say(atok, g, '@通知乙 请看', { mentions: [bob.id] });
+    await until(async () => (await notes()).some((n) => /请看/.test(n.body)), 'the mention notification');
+    const all = await notes();
+    assert.equal(all.length, before + 1, 'nothing for the open conversation nor the muted chatter: ' + JSON.stringify(all));
+    assert.match(all.at(-1).body, /\[有人@我\]/);
+    b.assertNoErrors();
+    await b.close();
+});
+async function convItemReady(page, id) { await page.locator('[data-view=shell]').waitFor(); return id; }
+
+test('"new messages" button while reading older history; reading while scrolled up does not mark read', async () => {
+    const alice = await newUser({ name: '新消甲' }), bob = await newUser({ name: '新消乙' });
+    const conv = await direct(alice, bob);
+    const tok = await alice.token();
+    for (let i = 1; i <= 40; i++) await say(tok, conv, `旧消息${i}`);
+    const b = await openApp(browser);
+    await login(b.page, bob);
+    await b.page.goto('/app/#/chats/' + conv);
+    await msgText(b.page, '旧消息40').waitFor();
+    await b.page.getByTestId('badge-chats').waitFor({ state: 'hidden' });
+    await b.page.getByTestId('chat-body').evaluate((el) => { el.scrollTop = 0; });
+    await msgText(b.page, /^旧消息1$/).waitFor();
+    await say(tok, conv, '最新的一条');
+    const btn = b.page.getByTestId('new-msgs');
+    await btn.filter({ hasText: '1 条新消息' }).waitFor();
+    // not seen yet: still unread
+    await b.page.getByTestId('badge-chats').filter({ hasText: '1' }).waitFor();
+    await btn.click();
+    await btn.waitFor({ state: 'hidden' });
+    const box = await b.page.getByTestId('chat-body').boundingBox();
+    const last = await msgText(b.page, '最新的一条').boundingBox();
+    assert.ok(last.y + last.height <= box.y + box.height + 1, 'scrolled to the newest');
+    await b.page.getByTestId('badge-chats').waitFor({ state: 'hidden' });
+    b.assertNoErrors();
+    await b.close();
+});
+
+test('extension points: a message action starts the multi-select, header and composer tools get ctx, unknown kinds fall back', async () => {
+    const alice = await newUser({ name: '扩展甲' }), bob = await newUser({ name: '扩展乙' });
+    const conv = await direct(alice, bob);
+    const tok = await alice.token();
+    for (const s of ['选我一', '不选', '选我二']) await say(tok, conv, s);
+    const a = await openApp(browser);
+    await login(a.page, alice);
+    await a.page.evaluate(async () => {
+        const hooks = await import('/app/js/chat-hooks.js');
+        hooks.messageActions.push({ id: 'pick', icon: 'forward', label: () => 'Pick', when: (m) => m.kind === 1,
+            run: (m, ctx) => ctx.view.startSelection({ label: '确认转发', onConfirm: async (seqs) => { window.__picked = seqs; } }) });
+        hooks.headerActions.push({ id: 'info', icon: 'users', label: () => 'Info', when: (c) => c.kind === 'direct', run: (c, ctx) => { window.__head = [c.id, ctx.conv.id, typeof ctx.view.reload]; } });
+        hooks.composerTools.push({ id: 'hello', icon: 'plus', label: () => 'Hello', run: (composer) => composer.insertText('你好') });
+    });
+    await a.page.goto('/app/#/chats/' + conv);
+    await msgText(a.page, '选我二').waitFor();
+    await a.page.getByTestId('head-info').click();
+    assert.deepEqual(await a.page.evaluate(() => window.__head), [conv, conv, 'function']);
+    await a.page.getByTestId('tool-hello').click();
+    assert.equal(await a.page.getByTestId('composer-input').inputValue(), '你好');
+    // the action from the message's menu
+    await a.page.locator('.msg').filter({ hasText: '选我一' }).click({ button: 'right' });
+    await a.page.getByTestId('act-pick').click();
+    await a.page.getByTestId('select-bar').waitFor();
+    await a.page.getByTestId('select-confirm').filter({ hasText: '确认转发' }).waitFor();
+    assert.equal(await a.page.getByTestId('composer').isVisible(), false, 'the bar replaces the composer');
+    await a.page.locator('.msg').filter({ hasText: '选我二' }).click();
+    await a.page.locator('.msg').filter({ hasText: '选我一' }).click();
+    await a.page.getByTestId('select-count').filter({ hasText: '已选择 2 条' }).waitFor();
+    await shot(a.page, 'chat-select');
+    await a.page.getByTestId('select-confirm').click();
+    await a.page.getByTestId('select-bar').waitFor({ state: 'hidden' });
+    // Esc leaves the selection too
+    await a.page.locator('.msg').filter({ hasText: '不选' }).click({ button: 'right' });
+    await a.page.getByTestId('act-pick').click();
+    await a.page.getByTestId('select-bar').waitFor();
+    await a.page.keyboard.press('Escape');
+    await a.page.getByTestId('select-bar').waitFor({ state: 'hidden' });
+    const seqs = await a.page.evaluate(() => window.__picked);
+    const j = await apiOk('GET', `/conversations/${conv}/messages`, null, tok);
+    const seqOf = (text) => j.messages.find((m) => m.body.text === text).seq;
+    assert.deepEqual(seqs, [seqOf('选我一'), seqOf('选我二')]);
+    // scrollToSeq is what quotes use; reload() keeps the view
+    assert.equal(await a.page.getByTestId('composer').isVisible(), true);
+    a.assertNoErrors();
+    await a.close();
 });

@@ -9,6 +9,7 @@ import { session } from '../session.js';
 import { org } from '../store/org.js';
 import { convStore } from '../store/convs.js';
 import { navigate } from '../router.js';
+import { api } from '../api.js';
 import { toast, modal, confirmDialog, menu, emptyState } from '../ui.js';
 import { messageActions, headerActions } from '../chat-hooks.js';
 import { messageRow, noticeRow, recallText, whoName } from './message.js';
@@ -22,7 +23,7 @@ register({
         'chat.not_found': '会话不存在，或你已不在其中', 'chat.act.reply': '回复', 'chat.act.copy': '复制', 'chat.act.recall': '撤回',
         'chat.act.more': '更多', 'chat.copied': '已复制', 'chat.recall_q': '撤回这条消息？', 'chat.recall_text': '撤回后，所有人都将看不到这条消息。',
         'chat.recall_ok': '撤回', 'chat.selected_n': '已选择 {n} 条', 'chat.select_hint': '点击消息以选择',
-        'chat.reads_title': '消息接收情况', 'chat.reads_read': '已读 ({n})', 'chat.reads_unread': '未读 ({n})', 'chat.app': '应用',
+        'chat.unread_below': '以下为新消息', 'chat.reads_title': '消息接收情况', 'chat.reads_read': '已读 ({n})', 'chat.reads_unread': '未读 ({n})', 'chat.app': '应用',
     },
     en: {
         'chat.members_n': '{n} members', 'chat.online': 'Online', 'chat.offline': 'Offline', 'chat.typing_one': '{name} is typing…',
@@ -31,7 +32,7 @@ register({
         'chat.not_found': 'This conversation does not exist or you are no longer in it', 'chat.act.reply': 'Reply', 'chat.act.copy': 'Copy', 'chat.act.recall': 'Recall',
         'chat.act.more': 'More', 'chat.copied': 'Copied', 'chat.recall_q': 'Recall this message?', 'chat.recall_text': 'Nobody will see this message any more.',
         'chat.recall_ok': 'Recall', 'chat.selected_n': '{n} selected', 'chat.select_hint': 'Click messages to select them',
-        'chat.reads_title': 'Read receipts', 'chat.reads_read': 'Read ({n})', 'chat.reads_unread': 'Unread ({n})', 'chat.app': 'App',
+        'chat.unread_below': 'New messages', 'chat.reads_title': 'Read receipts', 'chat.reads_read': 'Read ({n})', 'chat.reads_unread': 'Unread ({n})', 'chat.app': 'App',
     },
 });
 
@@ -45,7 +46,7 @@ messageActions.unshift(
     { id: 'reply', icon: 'reply', label: () => t('chat.act.reply'),
       when: (m, ctx) => isContent(m) && !ctx.conv.left && !ctx.conv.dissolved && [1, 2, 3, 5].includes(m.kind),
       run: (m, ctx) => ctx.composer.setQuote(m) },
-    { id: 'copy', icon: 'file', label: () => t('chat.act.copy'),
+    { id: 'copy', icon: 'copy', label: () => t('chat.act.copy'),
       when: (m) => isContent(m) && m.kind === 1,
       run: async (m) => { try { await navigator.clipboard.writeText(m.body.text || ''); toast(t('chat.copied'), 'success'); } catch { toast(t('chat.copied')); } } },
     { id: 'recall', icon: 'recall', label: () => t('chat.act.recall'),
@@ -70,7 +71,9 @@ export function mountChat(host, convId, { onMissing } = {}) {
     let newCount = 0;
     let destroyed = false;
     const nodes = new Map();      // key -> {sig, el, status}
+    const seps = new Map();       // key of the message after it -> {label, el}
     let firstRender = true;
+    let unreadFrom = 0;           // the first seq that was unread when the conversation was opened
 
     const view = {
         get conv() { return conv; },
@@ -99,8 +102,10 @@ export function mountChat(host, convId, { onMissing } = {}) {
     const root = h('div.chat', { dataset: { test: 'chat', conv: convId } }, head, h('div.chat-mid', body, newBtn), typingEl, selBar, composerHost);
     host.replaceChildren(root);
 
+    const emptyNote = h('div.chat-empty', t('common.none'));
+    const unreadLine = h('div.unread-line', { dataset: { test: 'unread-line' } }, h('span', t('chat.unread_below')));
     const atBottom = () => body.scrollHeight - body.scrollTop - body.clientHeight < 48;
-    function toBottom() { body.scrollTop = body.scrollHeight; newCount = 0; newBtn.hidden = true; maybeSeen(); }
+    function toBottom() { body.scrollTop = body.scrollHeight; stick = true; newCount = 0; newBtn.hidden = true; maybeSeen(); }
 
     function maybeSeen() {
         if (destroyed || !conv) return;
@@ -123,8 +128,15 @@ export function mountChat(host, convId, { onMissing } = {}) {
             subEl.textContent = t('chat.members_n', { n: conv.member_count || 0 });
             headAv.replaceChildren(groupAvatar(conv, 34));
         }
-        headBtns.replaceChildren(...headerActions.filter((a) => { try { return !a.when || a.when(conv); } catch { return false; } }).map((a) =>
-            h('button.icon-btn', { type: 'button', title: a.label(), 'aria-label': a.label(), dataset: { test: 'head-' + a.id }, onclick: () => a.run(conv, ctx) }, icon(a.icon || 'more'))));
+        // the buttons stay the same elements (a click must not land on one being replaced); only their visibility follows conv
+        if (!headBtns.childElementCount && headerActions.length) {
+            headBtns.replaceChildren(...headerActions.map((a) => {
+                const b = h('button.icon-btn', { type: 'button', title: a.label(), 'aria-label': a.label(), dataset: { test: 'head-' + a.id }, onclick: () => a.run(conv, ctx) }, icon(a.icon || 'more'));
+                b._action = a;
+                return b;
+            }));
+        }
+        for (const b of headBtns.children) { let on = false; try { on = !b._action.when || !!b._action.when(conv); } catch { on = false; } b.hidden = !on; }
         if (composer) {
             composer.setBlocked(conv.dissolved ? t('chat.dissolved_notice') : conv.left ? t('chat.left_notice') : '');
         }
@@ -152,15 +164,21 @@ export function mountChat(host, convId, { onMissing } = {}) {
         e.preventDefault();
         menu(e, acts.map((a) => ({ label: a.label(), icon: a.icon, danger: a.id === 'recall', testId: 'act-' + a.id, onClick: () => a.run(m, ctx) })));
     }
-    function hoverBar(m) {
+    // the hover bar: the first three actions that apply now (recall depends on the time), the rest under "more"
+    function fillBar(bar, m) {
         const acts = actionsFor(m);
-        if (!acts.length) return null;
-        const quick = acts.slice(0, 3);
-        return h('div.msg-actions', quick.map((a) => h('button.icon-btn', {
+        bar.hidden = !acts.length;
+        bar.replaceChildren(...acts.slice(0, 3).map((a) => h('button.icon-btn', {
             type: 'button', title: a.label(), 'aria-label': a.label(), dataset: { test: 'act-' + a.id },
             onclick: (e) => { e.stopPropagation(); a.run(m, ctx); } }, icon(a.icon || 'more'))),
         acts.length > 3 ? h('button.icon-btn', { type: 'button', title: t('chat.act.more'), 'aria-label': t('chat.act.more'), dataset: { test: 'act-more' },
-            onclick: (e) => { e.stopPropagation(); openMenu(e, m); } }, icon('more')) : null);
+            onclick: (e) => { e.stopPropagation(); openMenu(e, m); } }, icon('more')) : '');
+    }
+    function hoverBar(m) {
+        const bar = h('div.msg-actions');
+        fillBar(bar, m);
+        bar._refresh = () => fillBar(bar, m);
+        return bar;
     }
 
     function statusNode(m) {
@@ -239,6 +257,17 @@ export function mountChat(host, convId, { onMissing } = {}) {
         });
         if (!it.pending && isContent(m)) {
             row.addEventListener('contextmenu', (e) => { if (!selection) openMenu(e, m); });
+            row.addEventListener('mouseenter', () => { const bar = row.querySelector('.msg-actions'); if (bar && bar._refresh) bar._refresh(); });
+            // touch screens: a long press opens the same menu
+            let press = null;
+            row.addEventListener('touchstart', (e) => {
+                if (selection || e.touches.length !== 1) return;
+                const tt = e.touches[0];
+                press = setTimeout(() => { press = null; openMenu({ clientX: tt.clientX, clientY: tt.clientY, preventDefault() {}, currentTarget: row }, m); }, 550);
+            }, { passive: true });
+            const cancel = () => { clearTimeout(press); press = null; };
+            row.addEventListener('touchend', cancel);
+            row.addEventListener('touchmove', cancel, { passive: true });
             row.classList.add('selectable');
             row.addEventListener('click', (e) => {
                 if (!selection) return;
@@ -263,7 +292,13 @@ export function mountChat(host, convId, { onMissing } = {}) {
             const at = parseTime(m.created_at), pat = prev && parseTime(prev.created_at);
             const newDay = !prev || !at || !pat || at.toDateString() !== pat.toDateString();
             const sep = newDay || (at && pat && at - pat > SEP_GAP_MS);
-            if (sep && at) out.push(h('div.msg-sep', { dataset: { test: 'date-sep' } }, h('span', fmtTime(m.created_at, { full: true }))));
+            if (unreadFrom && m.seq === unreadFrom && prev) out.push(unreadLine);
+            if (sep && at) {
+                const label = fmtTime(m.created_at, { full: true });
+                let sn = seps.get(it.key);
+                if (!sn || sn.label !== label) { sn = { label, el: h('div.msg-sep', { dataset: { test: 'date-sep' } }, h('span', label)) }; seps.set(it.key, sn); }
+                out.push(sn.el);
+            }
             const grouped = !sep && prev && prev.sender_id === m.sender_id && [1, 2, 3, 4, 5].includes(prev.kind) && !prev.recalled
                 && [1, 2, 3, 4, 5].includes(m.kind) && !m.recalled && at && pat && at - pat < GROUP_GAP_MS;
             const sig = [m.kind, m.recalled ? 1 : 0, m.recalled_by ?? '', grouped ? 1 : 0, it.pending ? it.pending.state : '', selection ? 1 : 0, conv ? conv.kind : ''].join('|');
@@ -281,8 +316,11 @@ export function mountChat(host, convId, { onMissing } = {}) {
         const st = convStore.cacheState(convId);
         topLine.replaceChildren(st.loaded && !st.hasOlder && its.length ? h('span', { dataset: { test: 'history-start' } }, t('chat.history_start'))
             : st.loaded && st.hasOlder ? h('button.link-btn', { type: 'button', dataset: { test: 'load-more' }, onclick: () => older_() }, t('chat.load_more')) : null);
-        if (!its.length && st.loaded) out.push(h('div.chat-empty', t('common.none')));
-        list.replaceChildren(...out);
+        for (const k of [...seps.keys()]) if (!seen.has(k)) seps.delete(k);
+        if (!its.length && st.loaded) out.push(emptyNote);
+        // touch the DOM only when something changed (a click in progress must not lose its target)
+        const cur = list.children;
+        if (cur.length !== out.length || out.some((n, i) => cur[i] !== n)) list.replaceChildren(...out);
         if (selection) syncSelection();
         if (older) body.scrollTop = prevTop + (body.scrollHeight - prevH);
         else if (forceBottom || wasBottom || firstRender) body.scrollTop = body.scrollHeight;
@@ -352,6 +390,10 @@ export function mountChat(host, convId, { onMissing } = {}) {
     }
 
     // ---- events
+    let stick = true;
+    body.addEventListener('scroll', () => { stick = atBottom(); }, { passive: true });
+    const ro = new ResizeObserver(() => { if (stick && !destroyed) body.scrollTop = body.scrollHeight; });
+    ro.observe(list);
     body.addEventListener('scroll', throttle(() => {
         if (body.scrollTop < 300) { const st = convStore.cacheState(convId); if (st.loaded && st.hasOlder) older_(); }
         if (atBottom()) { newCount = 0; newBtn.hidden = true; maybeSeen(); }
@@ -372,6 +414,8 @@ export function mountChat(host, convId, { onMissing } = {}) {
     sc.on('convs:typing', ({ conv_id }) => { if (conv_id === convId) renderTyping(); });
     sc.on('presence', (ev) => { if (conv && conv.peer && ev.user_id === conv.peer.id) renderHead(); });
     sc.on('org:changed', () => renderHead());
+    const onKey = (e) => { if (e.key === 'Escape' && selection && !document.querySelector('.modal-back')) { e.stopPropagation(); endSelection(); } };
+    document.addEventListener('keydown', onKey);
     const onVis = () => maybeSeen();
     document.addEventListener('visibilitychange', onVis);
     window.addEventListener('focus', onVis);
@@ -392,10 +436,13 @@ export function mountChat(host, convId, { onMissing } = {}) {
             }
         }
         if (destroyed) return;
+        if (conv.unread > 0 && conv.last_read_seq) unreadFrom = conv.last_read_seq + 1;
         composer = createComposer({ conv, ctx, onSent: () => { setTimeout(() => toBottom(), 0); } });
         composerHost.replaceChildren(composer.el);
         renderHead();
         if (conv.kind === 'direct' && conv.peer) org.watchPresence('chat', [conv.peer.id]);
+        // an app conversation tells its app that the user came in (the server rate-limits it)
+        if (conv.kind === 'app') api('POST', `/conversations/${convId}/enter`).catch(() => {});
         render();
         convStore.members(convId).then(() => { if (!destroyed) { renderHead(); render(); } }).catch(() => {});
         try { await convStore.loadInitial(convId); } catch (e) { toast(e.userMessage || String(e), 'error'); }
@@ -411,6 +458,8 @@ export function mountChat(host, convId, { onMissing } = {}) {
             destroyed = true;
             sc.off();
             document.removeEventListener('visibilitychange', onVis);
+            document.removeEventListener('keydown', onKey);
+            ro.disconnect();
             window.removeEventListener('focus', onVis);
             if (convStore.active === convId) convStore.setActive(null);
             org.watchPresence('chat', []);
@@ -421,8 +470,15 @@ export function mountChat(host, convId, { onMissing } = {}) {
 
 // a group's avatar: its name's initials on a colour of its id, with a small group mark
 export function groupAvatar(conv, size) {
-    const a = avatar({ id: conv.id, name: conv.name || '#' }, size);
+    const name = (conv.name || '').trim();
+    const a = avatar({ id: conv.id, name: name || '#' }, size);
     a.classList.add('group-av');
+    // the first characters of the name ("项目组" -> "项目"), not its last digits
+    const chars = [...name.replace(/[\s\p{P}\p{S}]/gu, '')];
+    const words = name.split(/[\s\p{P}\p{S}]+/u).filter(Boolean);
+    if (!chars.length) a.replaceChildren(icon('users'));
+    else if (/[\u4e00-\u9fff]/.test(chars[0])) a.textContent = chars.slice(0, 2).join('');
+    else a.textContent = (words.length > 1 ? words[0][0] + words[1][0] : chars.slice(0, 2).join('')).toUpperCase();
     return a;
 }
 
