@@ -231,7 +231,7 @@ export function confirmPaste(files, onSend) {
             const url = URL.createObjectURL(f);
             const img = h('img', { src: url, alt: nameOf(f) });
             img.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
-            return h('div.rich-paste-img', img);
+            return h('figure.rich-paste-fig', h('div.rich-paste-img', img), h('figcaption.rich-file-meta', nameOf(f) + ' · ' + fmtSize(f.size)));
         }
         return h('div.rich-up-file', fileIcon(f.name, 34), h('div.rich-file-info', h('span.rich-file-name', f.name), h('span.rich-file-meta', fmtSize(f.size))));
     });
