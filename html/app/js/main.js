@@ -8,6 +8,7 @@ import { renderShell } from './views/shell.js';
 import { guard as pinGuard } from './lock.js';
 import { toast } from './ui.js';
 import './store/prefs.js';
+import './features/rich.js';
 import './store/convs.js';   // conversations: badge, catch-up, notifications even outside the chats section
 import './notify.js';
 import './store/apps.js';

@@ -269,8 +269,9 @@ async function onPushMessage(ev) {
     }
     noteLast(id, ev, true);
     const conv = convs.get(id);
-    if (ev.sender_id && ev.sender_id !== me() && ev.kind !== 7 && ev.kind !== 6) {
-        clearTyping(id, ev.sender_id);
+    // from somebody else: a colleague, or an app's card (no sender)
+    if ((ev.sender_id ? ev.sender_id !== me() : ev.kind === 4) && ev.kind !== 7 && ev.kind !== 6) {
+        if (ev.sender_id) clearTyping(id, ev.sender_id);
         bus.emit('convs:incoming', { conv, msg: ev, mentioned: mentionsMe(ev) });
     }
     bus.emit('convs:messages', { conv_id: id });

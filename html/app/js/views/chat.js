@@ -71,6 +71,7 @@ export function mountChat(host, convId, { onMissing } = {}) {
     let newCount = 0;
     let destroyed = false;
     const nodes = new Map();      // key -> {sig, el, status}
+    const seps = new Map();       // key of the message after it -> {label, el}
     let firstRender = true;
     let unreadFrom = 0;           // the first seq that was unread when the conversation was opened
 
@@ -101,6 +102,7 @@ export function mountChat(host, convId, { onMissing } = {}) {
     const root = h('div.chat', { dataset: { test: 'chat', conv: convId } }, head, h('div.chat-mid', body, newBtn), typingEl, selBar, composerHost);
     host.replaceChildren(root);
 
+    const emptyNote = h('div.chat-empty', t('common.none'));
     const unreadLine = h('div.unread-line', { dataset: { test: 'unread-line' } }, h('span', t('chat.unread_below')));
     const atBottom = () => body.scrollHeight - body.scrollTop - body.clientHeight < 48;
     function toBottom() { body.scrollTop = body.scrollHeight; stick = true; newCount = 0; newBtn.hidden = true; maybeSeen(); }
@@ -126,8 +128,15 @@ export function mountChat(host, convId, { onMissing } = {}) {
             subEl.textContent = t('chat.members_n', { n: conv.member_count || 0 });
             headAv.replaceChildren(groupAvatar(conv, 34));
         }
-        headBtns.replaceChildren(...headerActions.filter((a) => { try { return !a.when || a.when(conv); } catch { return false; } }).map((a) =>
-            h('button.icon-btn', { type: 'button', title: a.label(), 'aria-label': a.label(), dataset: { test: 'head-' + a.id }, onclick: () => a.run(conv, ctx) }, icon(a.icon || 'more'))));
+        // the buttons stay the same elements (a click must not land on one being replaced); only their visibility follows conv
+        if (!headBtns.childElementCount && headerActions.length) {
+            headBtns.replaceChildren(...headerActions.map((a) => {
+                const b = h('button.icon-btn', { type: 'button', title: a.label(), 'aria-label': a.label(), dataset: { test: 'head-' + a.id }, onclick: () => a.run(conv, ctx) }, icon(a.icon || 'more'));
+                b._action = a;
+                return b;
+            }));
+        }
+        for (const b of headBtns.children) { let on = false; try { on = !b._action.when || !!b._action.when(conv); } catch { on = false; } b.hidden = !on; }
         if (composer) {
             composer.setBlocked(conv.dissolved ? t('chat.dissolved_notice') : conv.left ? t('chat.left_notice') : '');
         }
@@ -284,7 +293,12 @@ export function mountChat(host, convId, { onMissing } = {}) {
             const newDay = !prev || !at || !pat || at.toDateString() !== pat.toDateString();
             const sep = newDay || (at && pat && at - pat > SEP_GAP_MS);
             if (unreadFrom && m.seq === unreadFrom && prev) out.push(unreadLine);
-            if (sep && at) out.push(h('div.msg-sep', { dataset: { test: 'date-sep' } }, h('span', fmtTime(m.created_at, { full: true }))));
+            if (sep && at) {
+                const label = fmtTime(m.created_at, { full: true });
+                let sn = seps.get(it.key);
+                if (!sn || sn.label !== label) { sn = { label, el: h('div.msg-sep', { dataset: { test: 'date-sep' } }, h('span', label)) }; seps.set(it.key, sn); }
+                out.push(sn.el);
+            }
             const grouped = !sep && prev && prev.sender_id === m.sender_id && [1, 2, 3, 4, 5].includes(prev.kind) && !prev.recalled
                 && [1, 2, 3, 4, 5].includes(m.kind) && !m.recalled && at && pat && at - pat < GROUP_GAP_MS;
             const sig = [m.kind, m.recalled ? 1 : 0, m.recalled_by ?? '', grouped ? 1 : 0, it.pending ? it.pending.state : '', selection ? 1 : 0, conv ? conv.kind : ''].join('|');
@@ -302,8 +316,11 @@ export function mountChat(host, convId, { onMissing } = {}) {
         const st = convStore.cacheState(convId);
         topLine.replaceChildren(st.loaded && !st.hasOlder && its.length ? h('span', { dataset: { test: 'history-start' } }, t('chat.history_start'))
             : st.loaded && st.hasOlder ? h('button.link-btn', { type: 'button', dataset: { test: 'load-more' }, onclick: () => older_() }, t('chat.load_more')) : null);
-        if (!its.length && st.loaded) out.push(h('div.chat-empty', t('common.none')));
-        list.replaceChildren(...out);
+        for (const k of [...seps.keys()]) if (!seen.has(k)) seps.delete(k);
+        if (!its.length && st.loaded) out.push(emptyNote);
+        // touch the DOM only when something changed (a click in progress must not lose its target)
+        const cur = list.children;
+        if (cur.length !== out.length || out.some((n, i) => cur[i] !== n)) list.replaceChildren(...out);
         if (selection) syncSelection();
         if (older) body.scrollTop = prevTop + (body.scrollHeight - prevH);
         else if (forceBottom || wasBottom || firstRender) body.scrollTop = body.scrollHeight;

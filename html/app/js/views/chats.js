@@ -66,33 +66,43 @@ export function mount(el, route) {
         return sysText({ ...lm, conv_id: c.id });
     }
 
-    function row(c) {
+    // what a row shows; the element is rebuilt only when this changes
+    function rowData(c) {
         const draft = c.id !== openId ? convStore.draft(c.id) : '';
-        const atMe = convStore.atMe(c.id) && c.unread > 0;
-        const av = c.kind === 'direct' && c.peer ? avatar(org.user(c.peer.id) || c.peer, 42)
+        const peer = c.kind === 'direct' && c.peer ? (org.user(c.peer.id) || c.peer) : null;
+        return {
+            id: c.id, kind: c.kind, name: c.name || '', peer: peer ? [peer.id, peer.name] : null,
+            draft: draft ? draft.replace(/\s+/g, ' ') : '', atMe: convStore.atMe(c.id) && c.unread > 0,
+            preview: draft ? '' : previewText(c), unread: c.unread || 0, muted: !!c.muted, pinned: !!c.pinned,
+            time: fmtTime((c.last_message && c.last_message.created_at) || c.last_activity_at), active: c.id === openId,
+        };
+    }
+
+    function row(c, d) {
+        const av = d.peer ? avatar({ id: d.peer[0], name: d.peer[1] }, 42)
             : c.kind === 'app' ? avatar({ id: c.id, name: c.name }, 42) : groupAvatar(c, 42);
-        const badge = c.unread > 0 ? h('span.badge.inline.conv-badge', { class: c.muted ? 'dim' : '', dataset: { test: 'conv-badge' } }, c.unread > 99 ? '99+' : String(c.unread)) : null;
+        const badge = d.unread > 0 ? h('span.badge.inline.conv-badge', { class: d.muted ? 'dim' : '', dataset: { test: 'conv-badge' } }, d.unread > 99 ? '99+' : String(d.unread)) : null;
         const sub = h('div.sub.conv-preview', { dataset: { test: 'conv-preview' } },
-            atMe ? h('span.tag-at', t('chats.at_me')) : null,
-            draft ? h('span.tag-draft', t('chats.draft')) : null,
-            draft ? draft.replace(/\s+/g, ' ') : previewText(c));
+            d.atMe ? h('span.tag-at', t('chats.at_me')) : null,
+            d.draft ? h('span.tag-draft', t('chats.draft')) : null,
+            d.draft || d.preview);
         const more = h('button.icon-btn.conv-more', { type: 'button', title: t('chats.more'), 'aria-label': t('chats.more'), dataset: { test: 'conv-more' },
-            onclick: (e) => { e.preventDefault(); e.stopPropagation(); rowMenu(e, c); } }, icon('more'));
-        const item = h('a.list-item.conv-item', {
+            onclick: (e) => { e.preventDefault(); e.stopPropagation(); rowMenu(e, convStore.get(c.id) || c); } }, icon('more'));
+        return h('a.list-item.conv-item', {
             href: '#/chats/' + c.id, role: 'listitem',
-            class: (c.id === openId ? 'active' : '') + (c.pinned ? ' pinned' : '') + (c.muted ? ' muted' : ''),
-            dataset: { test: 'conv-item', conv: c.id, name: c.name || '' },
-            oncontextmenu: (e) => { e.preventDefault(); rowMenu(e, c); },
+            class: (d.active ? 'active' : '') + (d.pinned ? ' pinned' : '') + (d.muted ? ' muted' : ''),
+            dataset: { test: 'conv-item', conv: c.id, name: d.name },
+            oncontextmenu: (e) => { e.preventDefault(); rowMenu(e, convStore.get(c.id) || c); },
         }, h('span.conv-av', av),
         h('div.grow',
-            h('div.conv-top', h('span.title', c.name || ''), h('span.conv-time', fmtTime((c.last_message && c.last_message.created_at) || c.last_activity_at))),
+            h('div.conv-top', h('span.title', d.name), h('span.conv-time', d.time)),
             h('div.conv-bottom', sub,
-                c.muted ? h('span.conv-flag', { title: t('chats.muted'), dataset: { test: 'conv-muted' } }, icon('mute')) : null,
-                c.pinned ? h('span.conv-flag.pin', { title: t('chats.pinned'), dataset: { test: 'conv-pinned' } }, icon('pin')) : null,
+                d.muted ? h('span.conv-flag', { title: t('chats.muted'), dataset: { test: 'conv-muted' } }, icon('mute')) : null,
+                d.pinned ? h('span.conv-flag.pin', { title: t('chats.pinned'), dataset: { test: 'conv-pinned' } }, icon('pin')) : null,
                 badge)),
         more);
-        return item;
     }
+    const rows = new Map();     // conv id -> {sig, el}
 
     function rowMenu(e, c) {
         menu(e, [
@@ -116,9 +126,19 @@ export function mount(el, route) {
             fill(listEl, filter ? emptyState(t('chats.no_match')) : emptyState(t('chats.empty'), { label: t('chats.go_contacts'), onClick: () => navigate('#/contacts') }));
             return;
         }
-        const top = listEl.scrollTop;
-        fill(listEl, shown.map(row));
-        listEl.scrollTop = top;
+        const els = shown.map((c) => {
+            const d = rowData(c);
+            const sig = JSON.stringify(d);
+            let r = rows.get(c.id);
+            if (!r || r.sig !== sig) { r = { sig, el: row(c, d) }; rows.set(c.id, r); }
+            return r.el;
+        });
+        const cur = listEl.children;
+        if (cur.length !== els.length || els.some((el, i) => cur[i] !== el)) {
+            const top = listEl.scrollTop;
+            listEl.replaceChildren(...els);
+            listEl.scrollTop = top;
+        }
     }
 
     function showChat(id) {
