@@ -484,3 +484,20 @@ test('extension points: a message action starts the multi-select, header and com
     a.assertNoErrors();
     await a.close();
 });
+
+test('an unnamed multi chat is called after its members; renaming it shows the new name and a system line', async () => {
+    const a1 = await newUser({ name: '多人甲' }), a2 = await newUser({ name: '多人乙' }), a3 = await newUser({ name: '多人丙' });
+    const tok = await a1.token();
+    const conv = (await apiOk('POST', '/conversations', { kind: 'multi', user_ids: [a2.id, a3.id] }, tok)).conversation.id;
+    const b = await openApp(browser);
+    await login(b.page, a2);
+    await convItem(b.page, conv).locator('.title').filter({ hasText: '多人甲、多人丙' }).waitFor();
+    await convItem(b.page, conv).click();
+    await b.page.getByTestId('chat-title').filter({ hasText: '多人甲、多人丙' }).waitFor();
+    await apiOk('PATCH', `/conversations/${conv}`, { name: '周末爬山' }, tok);
+    await b.page.getByTestId('chat-title').filter({ hasText: '周末爬山' }).waitFor();
+    await b.page.getByTestId('msg-notice').filter({ hasText: '多人甲 将群名称修改为“周末爬山”' }).waitFor();
+    await convItem(b.page, conv).locator('.title').filter({ hasText: '周末爬山' }).waitFor();
+    b.assertNoErrors();
+    await b.close();
+});

@@ -17,6 +17,9 @@ import { api } from '../api.js';
 import { bus } from '../bus.js';
 import { session } from '../session.js';
 import { org } from './org.js';
+import { t, register } from '../i18n.js';
+
+register({ 'zh-CN': { 'chats.unnamed': '群聊' }, en: { 'chats.unnamed': 'Group chat' } });
 
 const PAGE = 50;
 const TYPING_MS = 5000;
@@ -76,6 +79,9 @@ async function fetchList() {
     listLoaded = true;
     emitList();
     scanMentions();
+    // unnamed multi chats are called after their members
+    const unnamed = out.filter((c) => !c.name && c.kind === 'multi' && !members.has(c.id)).slice(0, 30);
+    Promise.all(unnamed.map((c) => convStore.members(c.id).catch(() => {}))).then(() => { if (unnamed.length) emitList(); });
 }
 
 function loadList() {
@@ -410,6 +416,15 @@ export const convStore = {
         convs.set(id, { ...old, ...j.conversation, unread: old.unread ?? 0, last_message: old.last_message ?? null });
         setMembers(id, j.members);
         return j.members;
+    },
+    // what to call a conversation: its name, or for an unnamed multi chat its members' names
+    displayName(c) {
+        if (!c) return '';
+        if (c.name) return c.name;
+        const m = members.get(c.id);
+        if (!m) return t('chats.unnamed');
+        const names = m.list.filter((x) => x.user_id !== me()).map((x) => convStore.memberName(c.id, x.user_id));
+        return names.slice(0, 4).join('、') + (names.length > 4 ? '…' : '') || t('chats.unnamed');
     },
     memberName(id, uid) {
         const m = members.get(id);

@@ -115,8 +115,8 @@ export function mountChat(host, convId, { onMissing } = {}) {
     // ---- header
     function renderHead() {
         if (!conv) return;
-        titleEl.textContent = conv.name || t('chat.members_n', { n: conv.member_count || '' });
-        titleEl.title = conv.name || '';
+        titleEl.textContent = convStore.displayName(conv);
+        titleEl.title = titleEl.textContent;
         if (conv.kind === 'direct' && conv.peer) {
             const p = org.presence(conv.peer.id);
             subEl.replaceChildren(h('span.dot', { class: p.online ? 'online' : '' }), p.online ? t('chat.online') : t('chat.offline'));
@@ -126,7 +126,7 @@ export function mountChat(host, convId, { onMissing } = {}) {
             headAv.replaceChildren(avatar({ id: conv.id, name: conv.name }, 34));
         } else {
             subEl.textContent = t('chat.members_n', { n: conv.member_count || 0 });
-            headAv.replaceChildren(groupAvatar(conv, 34));
+            headAv.replaceChildren(groupAvatar(conv.name ? conv : { ...conv, name: convStore.displayName(conv) }, 34));
         }
         // the buttons stay the same elements (a click must not land on one being replaced); only their visibility follows conv
         if (!headBtns.childElementCount && headerActions.length) {

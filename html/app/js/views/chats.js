@@ -71,7 +71,7 @@ export function mount(el, route) {
         const draft = c.id !== openId ? convStore.draft(c.id) : '';
         const peer = c.kind === 'direct' && c.peer ? (org.user(c.peer.id) || c.peer) : null;
         return {
-            id: c.id, kind: c.kind, name: c.name || '', peer: peer ? [peer.id, peer.name] : null,
+            id: c.id, kind: c.kind, name: convStore.displayName(c), peer: peer ? [peer.id, peer.name] : null,
             draft: draft ? draft.replace(/\s+/g, ' ') : '', atMe: convStore.atMe(c.id) && c.unread > 0,
             preview: draft ? '' : previewText(c), unread: c.unread || 0, muted: !!c.muted, pinned: !!c.pinned,
             time: fmtTime((c.last_message && c.last_message.created_at) || c.last_activity_at), active: c.id === openId,
@@ -80,7 +80,7 @@ export function mount(el, route) {
 
     function row(c, d) {
         const av = d.peer ? avatar({ id: d.peer[0], name: d.peer[1] }, 42)
-            : c.kind === 'app' ? avatar({ id: c.id, name: c.name }, 42) : groupAvatar(c, 42);
+            : c.kind === 'app' ? avatar({ id: c.id, name: c.name }, 42) : groupAvatar({ ...c, name: d.name }, 42);
         const badge = d.unread > 0 ? h('span.badge.inline.conv-badge', { class: d.muted ? 'dim' : '', dataset: { test: 'conv-badge' } }, d.unread > 99 ? '99+' : String(d.unread)) : null;
         const sub = h('div.sub.conv-preview', { dataset: { test: 'conv-preview' } },
             d.atMe ? h('span.tag-at', t('chats.at_me')) : null,
@@ -119,7 +119,7 @@ export function mount(el, route) {
         const all = convStore.list();
         const shown = filter ? all.filter((c) => {
             const u = c.peer && org.user(c.peer.id);
-            return [(c.name || ''), u && u.name_pinyin, u && u.name_initials, u && u.account].filter(Boolean).some((s) => String(s).toLowerCase().includes(filter));
+            return [convStore.displayName(c), u && u.name_pinyin, u && u.name_initials, u && u.account].filter(Boolean).some((s) => String(s).toLowerCase().includes(filter));
         }) : all;
         if (!convStore.loaded && !all.length) { fill(listEl, h('div.empty', t('common.loading'))); return; }
         if (!shown.length) {
