@@ -23,6 +23,7 @@ register({ 'zh-CN': { 'chats.unnamed': '群聊' }, en: { 'chats.unnamed': 'Group
 
 const PAGE = 50;
 const TYPING_MS = 5000;
+const SEND_TIMEOUT = 20000;
 
 const convs = new Map();        // id -> conversation row (list shape + detail fields)
 const caches = new Map();       // id -> {bySeq: Map, first, last, hasOlder, loaded, loading}
@@ -356,8 +357,12 @@ async function deliver(id, p) {
         if (p.mention_all) body.mention_all = true;
     } else body.file_id = p.file_id;
     if (p.quote) body.quote_seq = p.quote.seq;
+    // a send that hangs becomes "not sent" (the retry is safe: same client_msg_id)
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), SEND_TIMEOUT);
     try {
-        const j = await api('POST', `/conversations/${id}/messages`, body);
+        const j = await api('POST', `/conversations/${id}/messages`, body, { signal: ctl.signal });
+        clearTimeout(timer);
         dropPending(id, p.client_msg_id);
         const c = cacheOf(id);
         if (c.loaded) {
@@ -373,8 +378,9 @@ async function deliver(id, p) {
         emitList();
         return j.message;
     } catch (e) {
+        clearTimeout(timer);
         p.state = 'failed';
-        p.error = e.userMessage || String(e);
+        p.error = e.userMessage || (e.name === 'AbortError' ? t('err.network') : String(e));
         bus.emit('convs:messages', { conv_id: id });
         throw e;
     }

@@ -244,7 +244,7 @@ export function mountChat(host, convId, { onMissing } = {}) {
         let status = null;
         if (it.pending) {
             status = pendingState === 'failed'
-                ? h('div.msg-failed', { dataset: { test: 'msg-failed' } }, icon('close'), t('chat.failed'),
+                ? h('div.msg-failed', { dataset: { test: 'msg-failed' }, title: it.pending.error || '' }, icon('close'), t('chat.failed'),
                     h('button.link-btn', { type: 'button', dataset: { test: 'msg-retry' }, onclick: () => convStore.retry(convId, it.pending.client_msg_id).catch(() => {}) }, t('chat.retry')),
                     h('button.link-btn', { type: 'button', onclick: () => convStore.discard(convId, it.pending.client_msg_id) }, t('chat.discard')))
                 : h('div.msg-sending', { dataset: { test: 'msg-sending' } }, t('chat.sending'));
