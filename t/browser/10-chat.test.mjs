@@ -501,3 +501,37 @@ test('an unnamed multi chat is called after its members; renaming it shows the n
     b.assertNoErrors();
     await b.close();
 });
+
+test('a file send through ctx.view.send shows a pending bubble through the kind 3 renderer, then the stored message', async () => {
+    const alice = await newUser({ name: '文件甲' }), bob = await newUser({ name: '文件乙' });
+    const conv = await direct(alice, bob);
+    const tok = await alice.token();
+    const up = await fetch(process.env.TEST_YOUDU_URL + '/api/v1/files?name=' + encodeURIComponent('周报.txt'), {
+        method: 'POST', headers: { Authorization: 'Bearer ' + tok, 'Content-Type': 'text/plain' }, body: 'hello' });
+    const file = (await up.json()).file;
+    assert.ok(file && file.id, 'uploaded');
+    const a = await openApp(browser);
+    await login(a.page, alice);
+    await a.page.evaluate(async () => {
+        const hooks = await import('/app/js/chat-hooks.js');
+        const { h } = await import('/app/js/dom.js');
+        hooks.messageRenderers[3] = (m) => h('div.test-file', { dataset: { test: 'file-bubble' } }, (m.body.pending ? '上传中 ' : '') + m.body.name);
+        hooks.hooks.fileSender = async (f, ctx) => { window.__sent = await ctx.view.send({ kind: 'file', file_id: window.__fileId, body: { name: f.name, size: f.size } }); };
+    });
+    await a.page.evaluate((id) => { window.__fileId = id; }, file.id);
+    await a.page.goto('/app/#/chats/' + conv);
+    await a.page.getByTestId('chat-title').filter({ hasText: '文件乙' }).waitFor();
+    // the composer's sendFile goes to hooks.fileSender
+    await a.page.getByTestId('composer-input').focus();
+    await a.page.evaluate(() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(['hello'], '周报.txt', { type: 'text/plain' }));
+        document.querySelector('[data-test=composer-input]').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    });
+    await a.page.locator('.msg.mine').getByTestId('file-bubble').filter({ hasText: /^周报\.txt$/ }).waitFor();
+    const sent = await a.page.evaluate(() => window.__sent);
+    assert.equal(sent.kind, 3);
+    assert.equal(await a.page.locator('.msg.mine').count(), 1, 'one bubble: the pending one was replaced');
+    a.assertNoErrors();
+    await a.close();
+});

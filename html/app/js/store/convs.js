@@ -455,6 +455,11 @@ export const convStore = {
         return conv;
     },
     send(id, msg) {
+        const q = msg.quote;
+        if (q && q.preview == null) {
+            const b = q.body || {};
+            msg = { ...msg, quote: { seq: q.seq, sender_id: q.sender_id, preview: q.kind === 1 ? (b.text || '').slice(0, 60) : (b.preview || b.text || '') } };
+        }
         const p = { client_msg_id: newClientId(), kind: 'text', state: 'pending', created_at: new Date().toISOString(), ...msg };
         if (!pending.has(id)) pending.set(id, []);
         pending.get(id).push(p);

@@ -82,6 +82,9 @@ export function mountChat(host, convId, { onMissing } = {}) {
         startSelection: (opts) => startSelection(opts),
         endSelection: () => endSelection(),
         members: () => convStore.members(convId),
+        // a send with the pending/failed/retry bubble: {kind: 'text', text, mentions?, mention_all?, quote?}
+        // or {kind: 'image'|'file', file_id, body: {name, size, mime, width, height, preview...} (shown while pending), quote?}
+        send: (msg) => convStore.send(convId, msg),
     };
     const ctx = { get conv() { return conv; }, me, view, get composer() { return composer; } };
 
@@ -129,7 +132,7 @@ export function mountChat(host, convId, { onMissing } = {}) {
             headAv.replaceChildren(groupAvatar(conv.name ? conv : { ...conv, name: convStore.displayName(conv) }, 34));
         }
         // the buttons stay the same elements (a click must not land on one being replaced); only their visibility follows conv
-        if (!headBtns.childElementCount && headerActions.length) {
+        if (headBtns.childElementCount !== headerActions.length) {
             headBtns.replaceChildren(...headerActions.map((a) => {
                 const b = h('button.icon-btn', { type: 'button', title: a.label(), 'aria-label': a.label(), dataset: { test: 'head-' + a.id }, onclick: () => a.run(conv, ctx) }, icon(a.icon || 'more'));
                 b._action = a;
@@ -229,9 +232,11 @@ export function mountChat(host, convId, { onMissing } = {}) {
             out.push({ key: 'm' + m.seq, msg: m });
         }
         for (const p of convStore.pending(convId)) {
+            const kind = p.kind === 'image' ? 2 : p.kind === 'file' ? 3 : 1;
+            const bodyP = kind === 1 ? { text: p.text, mentions: p.mentions || [], mention_all: p.mention_all, quote: p.quote }
+                : { ...(p.body || {}), file_id: p.file_id, quote: p.quote, pending: true };
             out.push({ key: 'p' + p.client_msg_id, pending: p, msg: {
-                seq: 0, conv_id: convId, sender_id: me.id, kind: 1, created_at: p.created_at,
-                body: { text: p.text, mentions: p.mentions || [], mention_all: p.mention_all, quote: p.quote }, client_msg_id: p.client_msg_id } });
+                seq: 0, conv_id: convId, sender_id: me.id, kind, created_at: p.created_at, body: bodyP, client_msg_id: p.client_msg_id } });
         }
         return out;
     }

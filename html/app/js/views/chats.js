@@ -40,8 +40,14 @@ export function mount(el, route) {
     const searchInput = h('input', { type: 'search', placeholder: t('chats.search'), 'aria-label': t('chats.search'), dataset: { test: 'conv-search' },
         oninput: debounce(() => { filter = searchInput.value.trim().toLowerCase(); renderList(); }, 80) });
     const listEl = h('div.pane-body.conv-list', { role: 'list', dataset: { test: 'conv-list' } });
-    const actions = h('div.conv-list-actions', listActions.map((a) => h('button.icon-btn', {
-        type: 'button', title: a.label(), 'aria-label': a.label(), dataset: { test: 'list-' + a.id }, onclick: () => a.run() }, icon(a.icon || 'plus'))));
+    const actions = h('div.conv-list-actions');
+    // features may register their buttons after the section mounted (modules loaded later)
+    function renderActions() {
+        if (actions.childElementCount === listActions.length) return;
+        actions.replaceChildren(...listActions.map((a) => h('button.icon-btn', {
+            type: 'button', title: a.label(), 'aria-label': a.label(), dataset: { test: 'list-' + a.id }, onclick: () => a.run() }, icon(a.icon || 'plus'))));
+    }
+    renderActions();
     const listPane = h('aside.pane-list.conv-pane',
         h('header.pane-head', h('h2', t('chats.title')), actions),
         h('div.search-box', icon('search'), searchInput),
@@ -116,6 +122,7 @@ export function mount(el, route) {
     }
 
     function renderList() {
+        renderActions();
         const all = convStore.list();
         const shown = filter ? all.filter((c) => {
             const u = c.peer && org.user(c.peer.id);
