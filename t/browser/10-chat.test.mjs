@@ -437,7 +437,7 @@ test('"new messages" button while reading older history; reading while scrolled 
     await b.close();
 });
 
-test('extension points: a message action starts the multi-select, header and composer tools get ctx, unknown kinds fall back', async () => {
+test('extension points: a message action starts the multi-select, header and composer tools get ctx', async () => {
     const alice = await newUser({ name: '扩展甲' }), bob = await newUser({ name: '扩展乙' });
     const conv = await direct(alice, bob);
     const tok = await alice.token();

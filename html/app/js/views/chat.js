@@ -4,7 +4,7 @@
 // in through chat-hooks.js (renderers, actions, tools, header buttons).
 import { h, icon, avatar, throttle } from '../dom.js';
 import { t, register, parseTime, fmtTime } from '../i18n.js';
-import { bus, scope } from '../bus.js';
+import { scope } from '../bus.js';
 import { session } from '../session.js';
 import { org } from '../store/org.js';
 import { convStore } from '../store/convs.js';
@@ -12,7 +12,7 @@ import { navigate } from '../router.js';
 import { api } from '../api.js';
 import { toast, modal, confirmDialog, menu, emptyState } from '../ui.js';
 import { messageActions, headerActions } from '../chat-hooks.js';
-import { messageRow, noticeRow, recallText, whoName } from './message.js';
+import { messageRow, noticeRow, recallText } from './message.js';
 import { createComposer } from './composer.js';
 
 register({
@@ -286,6 +286,8 @@ export function mountChat(host, convId, { onMissing } = {}) {
 
     function render({ older = false, forceBottom = false } = {}) {
         if (destroyed) return;
+        // messages that came while the window was not looked at get the "new messages" line too
+        if (!unreadFrom && conv && conv.unread > 0 && conv.last_read_seq && !(document.visibilityState === 'visible' && document.hasFocus())) unreadFrom = conv.last_read_seq + 1;
         const wasBottom = atBottom();
         const prevH = body.scrollHeight, prevTop = body.scrollTop;
         const its = items();
@@ -487,4 +489,3 @@ export function groupAvatar(conv, size) {
     return a;
 }
 
-export { whoName };
