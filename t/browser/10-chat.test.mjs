@@ -437,7 +437,7 @@ test('"new messages" button while reading older history; reading while scrolled 
     await b.close();
 });
 
-test('extension points: a message action starts the multi-select, header and composer tools get ctx, unknown kinds fall back', async () => {
+test('extension points: a message action starts the multi-select, header and composer tools get ctx', async () => {
     const alice = await newUser({ name: '扩展甲' }), bob = await newUser({ name: '扩展乙' });
     const conv = await direct(alice, bob);
     const tok = await alice.token();
@@ -481,6 +481,57 @@ test('extension points: a message action starts the multi-select, header and com
     assert.deepEqual(seqs, [seqOf('选我一'), seqOf('选我二')]);
     // scrollToSeq is what quotes use; reload() keeps the view
     assert.equal(await a.page.getByTestId('composer').isVisible(), true);
+    a.assertNoErrors();
+    await a.close();
+});
+
+test('an unnamed multi chat is called after its members; renaming it shows the new name and a system line', async () => {
+    const a1 = await newUser({ name: '多人甲' }), a2 = await newUser({ name: '多人乙' }), a3 = await newUser({ name: '多人丙' });
+    const tok = await a1.token();
+    const conv = (await apiOk('POST', '/conversations', { kind: 'multi', user_ids: [a2.id, a3.id] }, tok)).conversation.id;
+    const b = await openApp(browser);
+    await login(b.page, a2);
+    await convItem(b.page, conv).locator('.title').filter({ hasText: '多人甲、多人丙' }).waitFor();
+    await convItem(b.page, conv).click();
+    await b.page.getByTestId('chat-title').filter({ hasText: '多人甲、多人丙' }).waitFor();
+    await apiOk('PATCH', `/conversations/${conv}`, { name: '周末爬山' }, tok);
+    await b.page.getByTestId('chat-title').filter({ hasText: '周末爬山' }).waitFor();
+    await b.page.getByTestId('msg-notice').filter({ hasText: '多人甲 将群名称修改为“周末爬山”' }).waitFor();
+    await convItem(b.page, conv).locator('.title').filter({ hasText: '周末爬山' }).waitFor();
+    b.assertNoErrors();
+    await b.close();
+});
+
+test('a file send through ctx.view.send shows a pending bubble through the kind 3 renderer, then the stored message', async () => {
+    const alice = await newUser({ name: '文件甲' }), bob = await newUser({ name: '文件乙' });
+    const conv = await direct(alice, bob);
+    const tok = await alice.token();
+    const up = await fetch(process.env.TEST_YOUDU_URL + '/api/v1/files?name=' + encodeURIComponent('周报.txt'), {
+        method: 'POST', headers: { Authorization: 'Bearer ' + tok, 'Content-Type': 'text/plain' }, body: 'hello' });
+    const file = (await up.json()).file;
+    assert.ok(file && file.id, 'uploaded');
+    const a = await openApp(browser);
+    await login(a.page, alice);
+    await a.page.evaluate(async () => {
+        const hooks = await import('/app/js/chat-hooks.js');
+        const { h } = await import('/app/js/dom.js');
+        hooks.messageRenderers[3] = (m) => h('div.test-file', { dataset: { test: 'file-bubble' } }, (m.body.pending ? '上传中 ' : '') + m.body.name);
+        hooks.hooks.fileSender = async (f, ctx) => { window.__sent = await ctx.view.send({ kind: 'file', file_id: window.__fileId, body: { name: f.name, size: f.size } }); };
+    });
+    await a.page.evaluate((id) => { window.__fileId = id; }, file.id);
+    await a.page.goto('/app/#/chats/' + conv);
+    await a.page.getByTestId('chat-title').filter({ hasText: '文件乙' }).waitFor();
+    // the composer's sendFile goes to hooks.fileSender
+    await a.page.getByTestId('composer-input').focus();
+    await a.page.evaluate(() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(['hello'], '周报.txt', { type: 'text/plain' }));
+        document.querySelector('[data-test=composer-input]').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    });
+    await a.page.locator('.msg.mine').getByTestId('file-bubble').filter({ hasText: /^周报\.txt$/ }).waitFor();
+    const sent = await a.page.evaluate(() => window.__sent);
+    assert.equal(sent.kind, 3);
+    assert.equal(await a.page.locator('.msg.mine').count(), 1, 'one bubble: the pending one was replaced');
     a.assertNoErrors();
     await a.close();
 });

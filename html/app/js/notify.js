@@ -37,7 +37,8 @@ bus.on('convs:incoming', ({ conv, msg, mentioned }) => {
     const b = msg.body || {};
     const text = p.notify.preview === false ? t('notify.hidden') : (b.text || b.preview || t('notify.hidden'));
     const sender = msg.sender_id ? convStore.memberName(conv.id, msg.sender_id) : '';
-    const title = conv.kind === 'direct' || !sender ? (conv.name || sender) : `${conv.name} · ${sender}`;
+    const name = convStore.displayName(conv);
+    const title = conv.kind === 'direct' || !sender ? (name || sender) : `${name} · ${sender}`;
     try {
         shown.get(conv.id)?.close();
         const n = new Notification(title, { body: (mentioned ? t('notify.at') : '') + text, tag: 'yd-conv-' + conv.id, icon: 'img/logo.svg', silent: p.notify.sound === false });

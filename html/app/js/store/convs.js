@@ -17,9 +17,13 @@ import { api } from '../api.js';
 import { bus } from '../bus.js';
 import { session } from '../session.js';
 import { org } from './org.js';
+import { t, register } from '../i18n.js';
+
+register({ 'zh-CN': { 'chats.unnamed': '群聊' }, en: { 'chats.unnamed': 'Group chat' } });
 
 const PAGE = 50;
 const TYPING_MS = 5000;
+const SEND_TIMEOUT = 20000;
 
 const convs = new Map();        // id -> conversation row (list shape + detail fields)
 const caches = new Map();       // id -> {bySeq: Map, first, last, hasOlder, loaded, loading}
@@ -76,6 +80,9 @@ async function fetchList() {
     listLoaded = true;
     emitList();
     scanMentions();
+    // unnamed multi chats are called after their members
+    const unnamed = out.filter((c) => !c.name && c.kind === 'multi' && !members.has(c.id)).slice(0, 30);
+    Promise.all(unnamed.map((c) => convStore.members(c.id).catch(() => {}))).then(() => { if (unnamed.length) emitList(); });
 }
 
 function loadList() {
@@ -350,8 +357,12 @@ async function deliver(id, p) {
         if (p.mention_all) body.mention_all = true;
     } else body.file_id = p.file_id;
     if (p.quote) body.quote_seq = p.quote.seq;
+    // a send that hangs becomes "not sent" (the retry is safe: same client_msg_id)
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), SEND_TIMEOUT);
     try {
-        const j = await api('POST', `/conversations/${id}/messages`, body);
+        const j = await api('POST', `/conversations/${id}/messages`, body, { signal: ctl.signal });
+        clearTimeout(timer);
         dropPending(id, p.client_msg_id);
         const c = cacheOf(id);
         if (c.loaded) {
@@ -367,8 +378,9 @@ async function deliver(id, p) {
         emitList();
         return j.message;
     } catch (e) {
+        clearTimeout(timer);
         p.state = 'failed';
-        p.error = e.userMessage || String(e);
+        p.error = e.userMessage || (e.name === 'AbortError' ? t('err.network') : String(e));
         bus.emit('convs:messages', { conv_id: id });
         throw e;
     }
@@ -411,6 +423,15 @@ export const convStore = {
         setMembers(id, j.members);
         return j.members;
     },
+    // what to call a conversation: its name, or for an unnamed multi chat its members' names
+    displayName(c) {
+        if (!c) return '';
+        if (c.name) return c.name;
+        const m = members.get(c.id);
+        if (!m) return t('chats.unnamed');
+        const names = m.list.filter((x) => x.user_id !== me()).map((x) => convStore.memberName(c.id, x.user_id));
+        return names.slice(0, 4).join('、') + (names.length > 4 ? '…' : '') || t('chats.unnamed');
+    },
     memberName(id, uid) {
         const m = members.get(id);
         const x = m && m.byId.get(uid);
@@ -434,6 +455,11 @@ export const convStore = {
         return conv;
     },
     send(id, msg) {
+        const q = msg.quote;
+        if (q && q.preview == null) {
+            const b = q.body || {};
+            msg = { ...msg, quote: { seq: q.seq, sender_id: q.sender_id, preview: q.kind === 1 ? (b.text || '').slice(0, 60) : (b.preview || b.text || '') } };
+        }
         const p = { client_msg_id: newClientId(), kind: 'text', state: 'pending', created_at: new Date().toISOString(), ...msg };
         if (!pending.has(id)) pending.set(id, []);
         pending.get(id).push(p);

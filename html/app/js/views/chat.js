@@ -4,7 +4,7 @@
 // in through chat-hooks.js (renderers, actions, tools, header buttons).
 import { h, icon, avatar, throttle } from '../dom.js';
 import { t, register, parseTime, fmtTime } from '../i18n.js';
-import { bus, scope } from '../bus.js';
+import { scope } from '../bus.js';
 import { session } from '../session.js';
 import { org } from '../store/org.js';
 import { convStore } from '../store/convs.js';
@@ -12,7 +12,7 @@ import { navigate } from '../router.js';
 import { api } from '../api.js';
 import { toast, modal, confirmDialog, menu, emptyState } from '../ui.js';
 import { messageActions, headerActions } from '../chat-hooks.js';
-import { messageRow, noticeRow, recallText, whoName } from './message.js';
+import { messageRow, noticeRow, recallText } from './message.js';
 import { createComposer } from './composer.js';
 
 register({
@@ -82,6 +82,9 @@ export function mountChat(host, convId, { onMissing } = {}) {
         startSelection: (opts) => startSelection(opts),
         endSelection: () => endSelection(),
         members: () => convStore.members(convId),
+        // a send with the pending/failed/retry bubble: {kind: 'text', text, mentions?, mention_all?, quote?}
+        // or {kind: 'image'|'file', file_id, body: {name, size, mime, width, height, preview...} (shown while pending), quote?}
+        send: (msg) => convStore.send(convId, msg),
     };
     const ctx = { get conv() { return conv; }, me, view, get composer() { return composer; } };
 
@@ -115,8 +118,8 @@ export function mountChat(host, convId, { onMissing } = {}) {
     // ---- header
     function renderHead() {
         if (!conv) return;
-        titleEl.textContent = conv.name || t('chat.members_n', { n: conv.member_count || '' });
-        titleEl.title = conv.name || '';
+        titleEl.textContent = convStore.displayName(conv);
+        titleEl.title = titleEl.textContent;
         if (conv.kind === 'direct' && conv.peer) {
             const p = org.presence(conv.peer.id);
             subEl.replaceChildren(h('span.dot', { class: p.online ? 'online' : '' }), p.online ? t('chat.online') : t('chat.offline'));
@@ -126,10 +129,10 @@ export function mountChat(host, convId, { onMissing } = {}) {
             headAv.replaceChildren(avatar({ id: conv.id, name: conv.name }, 34));
         } else {
             subEl.textContent = t('chat.members_n', { n: conv.member_count || 0 });
-            headAv.replaceChildren(groupAvatar(conv, 34));
+            headAv.replaceChildren(groupAvatar(conv.name ? conv : { ...conv, name: convStore.displayName(conv) }, 34));
         }
         // the buttons stay the same elements (a click must not land on one being replaced); only their visibility follows conv
-        if (!headBtns.childElementCount && headerActions.length) {
+        if (headBtns.childElementCount !== headerActions.length) {
             headBtns.replaceChildren(...headerActions.map((a) => {
                 const b = h('button.icon-btn', { type: 'button', title: a.label(), 'aria-label': a.label(), dataset: { test: 'head-' + a.id }, onclick: () => a.run(conv, ctx) }, icon(a.icon || 'more'));
                 b._action = a;
@@ -229,9 +232,11 @@ export function mountChat(host, convId, { onMissing } = {}) {
             out.push({ key: 'm' + m.seq, msg: m });
         }
         for (const p of convStore.pending(convId)) {
+            const kind = p.kind === 'image' ? 2 : p.kind === 'file' ? 3 : 1;
+            const bodyP = kind === 1 ? { text: p.text, mentions: p.mentions || [], mention_all: p.mention_all, quote: p.quote }
+                : { ...(p.body || {}), file_id: p.file_id, quote: p.quote, pending: true };
             out.push({ key: 'p' + p.client_msg_id, pending: p, msg: {
-                seq: 0, conv_id: convId, sender_id: me.id, kind: 1, created_at: p.created_at,
-                body: { text: p.text, mentions: p.mentions || [], mention_all: p.mention_all, quote: p.quote }, client_msg_id: p.client_msg_id } });
+                seq: 0, conv_id: convId, sender_id: me.id, kind, created_at: p.created_at, body: bodyP, client_msg_id: p.client_msg_id } });
         }
         return out;
     }
@@ -244,7 +249,7 @@ export function mountChat(host, convId, { onMissing } = {}) {
         let status = null;
         if (it.pending) {
             status = pendingState === 'failed'
-                ? h('div.msg-failed', { dataset: { test: 'msg-failed' } }, icon('close'), t('chat.failed'),
+                ? h('div.msg-failed', { dataset: { test: 'msg-failed' }, title: it.pending.error || '' }, icon('close'), t('chat.failed'),
                     h('button.link-btn', { type: 'button', dataset: { test: 'msg-retry' }, onclick: () => convStore.retry(convId, it.pending.client_msg_id).catch(() => {}) }, t('chat.retry')),
                     h('button.link-btn', { type: 'button', onclick: () => convStore.discard(convId, it.pending.client_msg_id) }, t('chat.discard')))
                 : h('div.msg-sending', { dataset: { test: 'msg-sending' } }, t('chat.sending'));
@@ -281,6 +286,8 @@ export function mountChat(host, convId, { onMissing } = {}) {
 
     function render({ older = false, forceBottom = false } = {}) {
         if (destroyed) return;
+        // messages that came while the window was not looked at get the "new messages" line too
+        if (!unreadFrom && conv && conv.unread > 0 && conv.last_read_seq && !(document.visibilityState === 'visible' && document.hasFocus())) unreadFrom = conv.last_read_seq + 1;
         const wasBottom = atBottom();
         const prevH = body.scrollHeight, prevTop = body.scrollTop;
         const its = items();
@@ -482,4 +489,3 @@ export function groupAvatar(conv, size) {
     return a;
 }
 
-export { whoName };

@@ -40,8 +40,14 @@ export function mount(el, route) {
     const searchInput = h('input', { type: 'search', placeholder: t('chats.search'), 'aria-label': t('chats.search'), dataset: { test: 'conv-search' },
         oninput: debounce(() => { filter = searchInput.value.trim().toLowerCase(); renderList(); }, 80) });
     const listEl = h('div.pane-body.conv-list', { role: 'list', dataset: { test: 'conv-list' } });
-    const actions = h('div.conv-list-actions', listActions.map((a) => h('button.icon-btn', {
-        type: 'button', title: a.label(), 'aria-label': a.label(), dataset: { test: 'list-' + a.id }, onclick: () => a.run() }, icon(a.icon || 'plus'))));
+    const actions = h('div.conv-list-actions');
+    // features may register their buttons after the section mounted (modules loaded later)
+    function renderActions() {
+        if (actions.childElementCount === listActions.length) return;
+        actions.replaceChildren(...listActions.map((a) => h('button.icon-btn', {
+            type: 'button', title: a.label(), 'aria-label': a.label(), dataset: { test: 'list-' + a.id }, onclick: () => a.run() }, icon(a.icon || 'plus'))));
+    }
+    renderActions();
     const listPane = h('aside.pane-list.conv-pane',
         h('header.pane-head', h('h2', t('chats.title')), actions),
         h('div.search-box', icon('search'), searchInput),
@@ -71,7 +77,7 @@ export function mount(el, route) {
         const draft = c.id !== openId ? convStore.draft(c.id) : '';
         const peer = c.kind === 'direct' && c.peer ? (org.user(c.peer.id) || c.peer) : null;
         return {
-            id: c.id, kind: c.kind, name: c.name || '', peer: peer ? [peer.id, peer.name] : null,
+            id: c.id, kind: c.kind, name: convStore.displayName(c), peer: peer ? [peer.id, peer.name] : null,
             draft: draft ? draft.replace(/\s+/g, ' ') : '', atMe: convStore.atMe(c.id) && c.unread > 0,
             preview: draft ? '' : previewText(c), unread: c.unread || 0, muted: !!c.muted, pinned: !!c.pinned,
             time: fmtTime((c.last_message && c.last_message.created_at) || c.last_activity_at), active: c.id === openId,
@@ -80,7 +86,7 @@ export function mount(el, route) {
 
     function row(c, d) {
         const av = d.peer ? avatar({ id: d.peer[0], name: d.peer[1] }, 42)
-            : c.kind === 'app' ? avatar({ id: c.id, name: c.name }, 42) : groupAvatar(c, 42);
+            : c.kind === 'app' ? avatar({ id: c.id, name: c.name }, 42) : groupAvatar({ ...c, name: d.name }, 42);
         const badge = d.unread > 0 ? h('span.badge.inline.conv-badge', { class: d.muted ? 'dim' : '', dataset: { test: 'conv-badge' } }, d.unread > 99 ? '99+' : String(d.unread)) : null;
         const sub = h('div.sub.conv-preview', { dataset: { test: 'conv-preview' } },
             d.atMe ? h('span.tag-at', t('chats.at_me')) : null,
@@ -116,10 +122,11 @@ export function mount(el, route) {
     }
 
     function renderList() {
+        renderActions();
         const all = convStore.list();
         const shown = filter ? all.filter((c) => {
             const u = c.peer && org.user(c.peer.id);
-            return [(c.name || ''), u && u.name_pinyin, u && u.name_initials, u && u.account].filter(Boolean).some((s) => String(s).toLowerCase().includes(filter));
+            return [convStore.displayName(c), u && u.name_pinyin, u && u.name_initials, u && u.account].filter(Boolean).some((s) => String(s).toLowerCase().includes(filter));
         }) : all;
         if (!convStore.loaded && !all.length) { fill(listEl, h('div.empty', t('common.loading'))); return; }
         if (!shown.length) {

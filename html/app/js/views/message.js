@@ -1,8 +1,8 @@
 // One message of the chat view: bubbles for what people send, centred grey
 // lines for system events and recalls.  Kinds 2..5 come from feature modules
 // through chat-hooks messageRenderers; an unknown kind shows its preview.
-import { h, icon, avatar } from '../dom.js';
-import { t, register, fmtTime, parseTime } from '../i18n.js';
+import { h, avatar } from '../dom.js';
+import { t, register, fmtTime } from '../i18n.js';
 import { org } from '../store/org.js';
 import { convStore } from '../store/convs.js';
 import { messageRenderers } from '../chat-hooks.js';
@@ -158,14 +158,3 @@ export function messageRow(msg, ctx, opts = {}) {
         opts.status || null));
     return row;
 }
-
-export function sameDay(a, b) {
-    const x = parseTime(a), y = parseTime(b);
-    return x && y && x.toDateString() === y.toDateString();
-}
-
-export function dateLabel(iso) {
-    return fmtTime(iso, { full: true });
-}
-
-export { icon };
