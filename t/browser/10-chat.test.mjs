@@ -517,17 +517,15 @@ test('a file send through ctx.view.send shows a pending bubble through the kind 
         const { h } = await import('/app/js/dom.js');
         hooks.messageRenderers[3] = (m) => h('div.test-file', { dataset: { test: 'file-bubble' } }, (m.body.pending ? '上传中 ' : '') + m.body.name);
         hooks.hooks.fileSender = async (f, ctx) => { window.__sent = await ctx.view.send({ kind: 'file', file_id: window.__fileId, body: { name: f.name, size: f.size } }); };
+        // a composer tool that hands a file to composer.sendFile (pasting goes to the upload feature)
+        hooks.composerTools.push({ id: 'testfile', icon: 'file', label: () => 'test file',
+            run: (composer) => composer.sendFile(new File(['hello'], '周报.txt', { type: 'text/plain' })) });
     });
     await a.page.evaluate((id) => { window.__fileId = id; }, file.id);
     await a.page.goto('/app/#/chats/' + conv);
     await a.page.getByTestId('chat-title').filter({ hasText: '文件乙' }).waitFor();
     // the composer's sendFile goes to hooks.fileSender
-    await a.page.getByTestId('composer-input').focus();
-    await a.page.evaluate(() => {
-        const dt = new DataTransfer();
-        dt.items.add(new File(['hello'], '周报.txt', { type: 'text/plain' }));
-        document.querySelector('[data-test=composer-input]').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
-    });
+    await a.page.getByTestId('tool-testfile').click();
     await a.page.locator('.msg.mine').getByTestId('file-bubble').filter({ hasText: /^周报\.txt$/ }).waitFor();
     const sent = await a.page.evaluate(() => window.__sent);
     assert.equal(sent.kind, 3);

@@ -8,8 +8,9 @@ import { h, icon } from './dom.js';
 import { t, register } from './i18n.js';
 import { bus } from './bus.js';
 import { prefs } from './store/prefs.js';
-import { convStore } from './store/convs.js';
+import { convStore, localPreview } from './store/convs.js';
 import { navigate } from './router.js';
+import { isLocked } from './lock.js';
 
 register({
     'zh-CN': { 'notify.banner': '开启桌面通知，不错过新消息', 'notify.enable': '开启', 'notify.dismiss': '不再提示',
@@ -35,10 +36,12 @@ bus.on('convs:incoming', ({ conv, msg, mentioned }) => {
     const looking = document.visibilityState === 'visible' && document.hasFocus() && convStore.active === conv.id;
     if (looking) return;
     const b = msg.body || {};
-    const text = p.notify.preview === false ? t('notify.hidden') : (b.text || b.preview || t('notify.hidden'));
+    // a locked app shows nothing of the message, not even who wrote it
+    const locked = isLocked();
+    const text = locked || p.notify.preview === false ? t('notify.hidden') : (b.text || localPreview(b.preview) || t('notify.hidden'));
     const sender = msg.sender_id ? convStore.memberName(conv.id, msg.sender_id) : '';
     const name = convStore.displayName(conv);
-    const title = conv.kind === 'direct' || !sender ? (name || sender) : `${name} · ${sender}`;
+    const title = locked ? t('app.name') : conv.kind === 'direct' || !sender ? (name || sender) : `${name} · ${sender}`;
     try {
         shown.get(conv.id)?.close();
         const n = new Notification(title, { body: (mentioned ? t('notify.at') : '') + text, tag: 'yd-conv-' + conv.id, icon: 'img/logo.svg', silent: p.notify.sound === false });

@@ -19,7 +19,10 @@ import { session } from '../session.js';
 import { org } from './org.js';
 import { t, register } from '../i18n.js';
 
-register({ 'zh-CN': { 'chats.unnamed': '群聊' }, en: { 'chats.unnamed': 'Group chat' } });
+register({
+    'zh-CN': { 'chats.unnamed': '群聊', 'pv.image': '[图片]', 'pv.file': '[文件]', 'pv.forward': '[聊天记录]' },
+    en: { 'chats.unnamed': 'Group chat', 'pv.image': '[image]', 'pv.file': '[file]', 'pv.forward': '[Chat history]' },
+});
 
 const PAGE = 50;
 const TYPING_MS = 5000;
@@ -255,7 +258,19 @@ function applySystem(conv, m) {
 export function previewOf(m) {
     const b = m.body || {};
     if (m.recalled) return '';
-    return b.preview || b.text || '';
+    if (m.kind === 5) return localPreview('[Chat history] ' + (b.title || ''));
+    return localPreview(b.preview || b.text || '');
+}
+
+// the server writes the previews of images, files and forwards in English
+// ("[image]", "[file] <name>", "[Chat history] <title>"): say them in the
+// user's language
+export function localPreview(s) {
+    if (typeof s !== 'string') return '';
+    if (s === '[image]') return t('pv.image');
+    if (s.startsWith('[file] ')) return t('pv.file') + ' ' + s.slice(7);
+    if (s.startsWith('[Chat history] ')) return t('pv.forward') + ' ' + s.slice(15);
+    return s;
 }
 
 async function onPushMessage(ev) {

@@ -321,8 +321,8 @@ export function mountChat(host, convId, { onMissing } = {}) {
         }
         for (const k of [...nodes.keys()]) if (!seen.has(k)) nodes.delete(k);
         const st = convStore.cacheState(convId);
-        topLine.replaceChildren(st.loaded && !st.hasOlder && its.length ? h('span', { dataset: { test: 'history-start' } }, t('chat.history_start'))
-            : st.loaded && st.hasOlder ? h('button.link-btn', { type: 'button', dataset: { test: 'load-more' }, onclick: () => older_() }, t('chat.load_more')) : null);
+        topLine.replaceChildren(...[st.loaded && !st.hasOlder && its.length ? h('span', { dataset: { test: 'history-start' } }, t('chat.history_start'))
+            : st.loaded && st.hasOlder ? h('button.link-btn', { type: 'button', dataset: { test: 'load-more' }, onclick: () => older_() }, t('chat.load_more')) : null].filter(Boolean));
         for (const k of [...seps.keys()]) if (!seen.has(k)) seps.delete(k);
         if (!its.length && st.loaded) out.push(emptyNote);
         // touch the DOM only when something changed (a click in progress must not lose its target)

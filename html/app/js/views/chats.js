@@ -5,7 +5,7 @@ import { t, register, fmtTime } from '../i18n.js';
 import { scope } from '../bus.js';
 import { session } from '../session.js';
 import { org } from '../store/org.js';
-import { convStore } from '../store/convs.js';
+import { convStore, localPreview } from '../store/convs.js';
 import { navigate } from '../router.js';
 import { menu, toast, emptyState } from '../ui.js';
 import { listActions } from '../chat-hooks.js';
@@ -66,7 +66,7 @@ export function mount(el, route) {
             return full && full.body ? systemLine(c, full) : (lm.preview || t('chats.system'));
         }
         const prefix = c.kind !== 'direct' && c.kind !== 'app' && lm.sender_id && lm.sender_id !== me.id ? t('chats.sender', { name: convStore.memberName(c.id, lm.sender_id) }) : '';
-        return prefix + (lm.preview || '');
+        return prefix + (lm.kind === 1 || lm.kind === 4 ? (lm.preview || '') : localPreview(lm.preview || ''));
     }
     function systemLine(c, lm) {
         return sysText({ ...lm, conv_id: c.id });

@@ -4,7 +4,7 @@
 import { h, icon, avatar } from '../dom.js';
 import { t, register } from '../i18n.js';
 import { org } from '../store/org.js';
-import { convStore } from '../store/convs.js';
+import { convStore, localPreview } from '../store/convs.js';
 import { composerTools, hooks } from '../chat-hooks.js';
 import { toast } from '../ui.js';
 import { EMOJI } from '../emoji.js';
@@ -84,7 +84,7 @@ export function createComposer({ conv, ctx, onSent }) {
         quote = msg;
         if (!msg) { quoteBar.hidden = true; return; }
         const b = msg.body || {};
-        const preview = msg.kind === 1 ? (b.text || '').slice(0, 60) : (b.preview || b.text || '');
+        const preview = msg.kind === 1 ? (b.text || '').slice(0, 60) : localPreview(b.preview || b.text || '');
         quoteBar.replaceChildren(icon('reply'),
             h('div.quote-bar-text', h('b', t('chat.reply_to', { name: whoName(convId, msg.sender_id, me) })), h('span', preview)),
             h('button.icon-btn', { type: 'button', title: t('chat.cancel_quote'), 'aria-label': t('chat.cancel_quote'), dataset: { test: 'quote-cancel' },

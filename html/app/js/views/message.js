@@ -4,7 +4,7 @@
 import { h, avatar } from '../dom.js';
 import { t, register, fmtTime } from '../i18n.js';
 import { org } from '../store/org.js';
-import { convStore } from '../store/convs.js';
+import { convStore, localPreview } from '../store/convs.js';
 import { messageRenderers } from '../chat-hooks.js';
 
 register({
@@ -109,7 +109,7 @@ export function quoteBlock(q, convId, me, onClick) {
     if (!q) return null;
     return h('button.msg-quote', { type: 'button', dataset: { test: 'msg-quote' }, onclick: (e) => { e.stopPropagation(); onClick && onClick(q.seq); } },
         h('span.q-name', t('chat.quote_of', { name: q.sender_id ? whoName(convId, q.sender_id, me) : '' })),
-        h('span.q-text', q.preview || ''));
+        h('span.q-text', localPreview(q.preview || '')));
 }
 
 function textBody(msg, ctx) {
