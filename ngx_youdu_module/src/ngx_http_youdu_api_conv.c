@@ -9,6 +9,7 @@
 
 
 #include "ngx_http_youdu_conv.h"
+#include "ngx_http_youdu_cgi_msg.h"      /* yd_cgi_push() */
 
 
 /* POST /conversations */
@@ -599,7 +600,7 @@ ngx_http_youdu_conv_patch(ngx_http_youdu_ctx_t *ctx)
 static ngx_int_t
 ngx_http_youdu_conv_settings(ngx_http_youdu_ctx_t *ctx)
 {
-    json_t                 *obj;
+    json_t                 *obj, *ev;
     ngx_int_t               rc;
     ngx_uint_t              muted, pinned, has_muted, has_pinned;
     yd_conv_t              *c;
@@ -646,6 +647,27 @@ ngx_http_youdu_conv_settings(ngx_http_youdu_ctx_t *ctx)
             c->target, c->conv_id, ctx->me.uid);
 
     case 2:
+        /* the user's other devices re-sort their lists (best effort: a
+         * device that misses it reads the list when it reconnects) */
+        ev = json_pack("{s:s,s:I}", "type", "conv_settings",
+                       "conv_id", (json_int_t) c->conv_id);
+        if (ev != NULL && c->flag != 2) {
+            json_object_set_new(ev, "muted", json_boolean(c->flag));
+        }
+        if (ev != NULL && c->target != 2) {
+            json_object_set_new(ev, "pinned", json_boolean(c->target));
+        }
+
+        if (yd_cgi_push(ctx, "conv_settings", &ctx->me.uid, 1, ev)
+            == NGX_AGAIN)
+        {
+            return NGX_AGAIN;
+        }
+
+        ctx->stage = 3;
+        /* fall through */
+
+    case 3:
         return yd_conv_obj_sql(ctx);
 
     default:

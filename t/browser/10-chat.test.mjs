@@ -300,6 +300,29 @@ test('pin and mute change the list order and the badges', async () => {
     await b.close();
 });
 
+test('pin and mute on one device show on my other device at once', async () => {
+    const me = await newUser({ name: '两台设备' });
+    const p1 = await newUser({ name: '同事一' }), p2 = await newUser({ name: '同事二' });
+    const c1 = await direct(p1, me), c2 = await direct(p2, me);
+    await say(await p1.token(), c1, '早');
+    await say(await p2.token(), c2, '午');
+    const laptop = await openApp(browser), phone = await openApp(browser, { viewport: { width: 390, height: 844 } });
+    await login(laptop.page, me);
+    await login(phone.page, me);
+    const order = async (page) => page.getByTestId('conv-item').evaluateAll((els) => els.map((e) => Number(e.dataset.conv)));
+    await convItem(phone.page, c1).waitFor();
+    assert.deepEqual(await order(phone.page), [c2, c1]);
+    await convItem(laptop.page, c1).click({ button: 'right' });
+    await laptop.page.getByTestId('conv-pin').click();
+    await convItem(phone.page, c1).getByTestId('conv-pinned').waitFor();
+    await until(async () => JSON.stringify(await order(phone.page)) === JSON.stringify([c1, c2]), 'pinned first on the phone');
+    await convItem(laptop.page, c2).click({ button: 'right' });
+    await laptop.page.getByTestId('conv-mute').click();
+    await convItem(phone.page, c2).getByTestId('conv-muted').waitFor();
+    laptop.assertNoErrors(); phone.assertNoErrors();
+    await laptop.close(); await phone.close();
+});
+
 test('phone layout: the list, then the chat full screen with a back button; drafts are kept', async () => {
     const alice = await newUser({ name: '手机甲' }), bob = await newUser({ name: '手机乙' });
     const conv = await direct(alice, bob);

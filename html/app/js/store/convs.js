@@ -597,4 +597,12 @@ bus.on('app:stopped', reset);
 bus.on('push:message', (ev) => { if (started) onPushMessage(ev).catch((e) => console.warn('push message', e)); });
 bus.on('push:read', (ev) => { if (started) onPushRead(ev); });
 bus.on('push:typing', (ev) => { if (started) onPushTyping(ev); });
+// mute/pin changed on another of my devices
+bus.on('push:conv_settings', (ev) => {
+    const conv = started && convs.get(ev.conv_id);
+    if (!conv) return;
+    if ('muted' in ev) conv.muted = ev.muted;
+    if ('pinned' in ev) conv.pinned = ev.pinned;
+    emitList();
+});
 bus.on('push:up', ({ reconnect }) => { if (started && reconnect) catchUp().catch(() => {}); });
