@@ -45,7 +45,7 @@ PACKAGES=(nginx nginx-dev libnginx-mod-stream mariadb-server mariadb-client libm
           redis-server libhiredis-dev libjansson-dev libjwt-dev libssl-dev libargon2-dev
           argon2 zlib1g-dev libgd-dev unicode-data pkg-config gcc make openssl perl
           libio-socket-ssl-perl libprotocol-websocket-perl libcryptx-perl curl procps
-          iproute2 libxml2-dev libsqlite3-dev sqlite3 chromium fonts-wqy-microhei)
+          iproute2 libxml2-dev libsqlite3-dev sqlite3 chromium fonts-wqy-microhei fonts-noto-color-emoji)
 # the browser tests' runner (t/browser): Node.js with npm, Debian's unless one is there
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
