@@ -16,9 +16,14 @@ export default async function* tap(source) {
                 yield `ok ${n} - ${name}${d.skip ? ' # SKIP' : d.todo ? ' # TODO' : ''}${ms}\n`;
             } else {
                 yield `not ok ${n} - ${name}${ms}\n`;
+                process.stderr.write(`# failed: ${d.file ? d.file.replace(/.*\//, '') + ': ' : ''}${name}\n`);
                 const err = d.details && d.details.error;
                 const text = String((err && (err.cause && err.cause.stack || err.cause || err.stack)) || err || 'failed');
-                for (const line of text.split('\n').slice(0, 40)) yield `#   ${line}\n`;
+                for (const line of text.split('\n').slice(0, 40)) {
+                    yield `#   ${line}\n`;
+                    // prove shows stderr, not TAP comments: the reason reaches the CI log too
+                    process.stderr.write(`#   ${line}\n`);
+                }
                 results.push(name);
             }
         } else if (ev.type === 'test:diagnostic') {
