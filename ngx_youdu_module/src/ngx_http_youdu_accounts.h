@@ -30,6 +30,8 @@ typedef struct {
 ngx_http_youdu_acct_t *ngx_http_youdu_acct_new(ngx_http_youdu_ctx_t *ctx);
 /* stage 0 of a write on the user in the path: state, id, transaction */
 ngx_int_t ngx_http_youdu_acct_begin(ngx_http_youdu_ctx_t *ctx);
+/* stage 0 of .../users/:id/sessions/:sid routes: a->uid, a->sid, BEGIN */
+ngx_int_t ngx_http_youdu_acct_begin_session(ngx_http_youdu_ctx_t *ctx);
 /* reads the target's role, account and lock */
 ngx_int_t ngx_http_youdu_acct_select(ngx_http_youdu_ctx_t *ctx,
     ngx_uint_t for_update);

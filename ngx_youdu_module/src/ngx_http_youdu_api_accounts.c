@@ -71,6 +71,28 @@ ngx_http_youdu_acct_begin(ngx_http_youdu_ctx_t *ctx)
 }
 
 
+/* the same for .../users/:id/sessions/:sid routes: both ids, then BEGIN */
+
+ngx_int_t
+ngx_http_youdu_acct_begin_session(ngx_http_youdu_ctx_t *ctx)
+{
+    ngx_http_youdu_acct_t  *a;
+
+    a = ngx_http_youdu_acct_new(ctx);
+    if (a == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (yd_arg_int(ctx, 0, &a->uid) != NGX_OK
+        || yd_arg_int(ctx, 1, &a->sid) != NGX_OK)
+    {
+        return NGX_DONE;
+    }
+
+    return yd_begin(ctx);
+}
+
+
 ngx_int_t
 ngx_http_youdu_acct_select(ngx_http_youdu_ctx_t *ctx, ngx_uint_t for_update)
 {
@@ -463,18 +485,7 @@ ngx_http_youdu_acct_revoke_one(ngx_http_youdu_ctx_t *ctx)
     switch (ctx->stage) {
 
     case 0:
-        a = ngx_http_youdu_acct_new(ctx);
-        if (a == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (yd_arg_int(ctx, 0, &a->uid) != NGX_OK
-            || yd_arg_int(ctx, 1, &a->sid) != NGX_OK)
-        {
-            return NGX_DONE;
-        }
-
-        return yd_begin(ctx);
+        return ngx_http_youdu_acct_begin_session(ctx);
 
     case 1:
         return ngx_http_youdu_acct_select(ctx, 1);

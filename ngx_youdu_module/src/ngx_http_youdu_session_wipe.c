@@ -91,18 +91,7 @@ ngx_http_youdu_wipe_one(ngx_http_youdu_ctx_t *ctx)
     switch (ctx->stage) {
 
     case 0:
-        a = ngx_http_youdu_acct_new(ctx);
-        if (a == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (yd_arg_int(ctx, 0, &a->uid) != NGX_OK
-            || yd_arg_int(ctx, 1, &a->sid) != NGX_OK)
-        {
-            return NGX_DONE;
-        }
-
-        return yd_begin(ctx);
+        return ngx_http_youdu_acct_begin_session(ctx);
 
     case 1:
         return ngx_http_youdu_acct_select(ctx, 1);

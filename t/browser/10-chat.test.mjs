@@ -3,22 +3,11 @@
 // phone layout.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newUser, openApp, login, shot, apiOk, uniq } from './lib/harness.mjs';
+import { launch, newUser, openApp, login, shot, apiOk, uniq, until } from './lib/harness.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-// polls fn until it returns truthy (Playwright-style auto-waiting for plain values)
-async function until(fn, what, ms = 15000) {
-    const end = Date.now() + ms;
-    let last;
-    for (;;) {
-        try { last = await fn(); if (last) return last; } catch (e) { last = e; }
-        if (Date.now() > end) throw new Error('timed out waiting for ' + what + ' (last: ' + last + ')');
-        await new Promise((r) => setTimeout(r, 150));
-    }
-}
 
 async function direct(a, b) {
     const j = await apiOk('POST', '/conversations', { kind: 'direct', user_id: b.id }, await a.token());

@@ -4,8 +4,7 @@
 // avatars, and the phone layout.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { deflateSync, crc32 } from 'node:zlib';
-import { launch, newUser, openApp, login, shot, apiOk, adminToken, uniq, BASE } from './lib/harness.mjs';
+import { launch, newUser, openApp, login, shot, apiOk, adminToken, uniq, until, makePng, BASE } from './lib/harness.mjs';
 
 let browser, admin;
 let deptA, deptB, viewer, colleague, secret, zhang, third;
@@ -16,36 +15,7 @@ async function newDept(name, parent = 0) {
     return j.department;
 }
 
-// polls fn until it returns a truthy value (Playwright waits for locators; this is for API state)
-async function until(fn, what, ms = 15000) {
-    const end = Date.now() + ms;
-    for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > end) throw new Error('timed out waiting for ' + what);
-        await new Promise((r) => setTimeout(r, 100));
-    }
-}
-
 // a small PNG (an avatar), built by hand
-function png(w, hgt) {
-    const chunk = (type, data) => {
-        const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-        const td = Buffer.concat([Buffer.from(type), data]);
-        const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td) >>> 0);
-        return Buffer.concat([len, td, crc]);
-    };
-    const rows = [];
-    for (let y = 0; y < hgt; y++) {
-        rows.push(0);
-        for (let x = 0; x < w; x++) rows.push((x * 4) % 256, 120, (y * 4) % 256);
-    }
-    const ihdr = Buffer.alloc(13);
-    ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(hgt, 4); ihdr[8] = 8; ihdr[9] = 2;
-    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
-        chunk('IDAT', deflateSync(Buffer.from(rows))), chunk('IEND', Buffer.alloc(0))]);
-}
-
 async function openContacts(a, hash = '#/contacts') {
     await a.page.evaluate((h) => { location.hash = h; }, hash);
     await a.page.getByTestId('dept-tree').waitFor();
@@ -259,7 +229,7 @@ test('"send message" opens the direct conversation', async () => {
 
 test('avatars: a user with a picture shows it, others keep their initials; openPersonCard pops up next to an anchor', async () => {
     const res = await fetch(BASE + '/api/v1/admin/users/' + zhang.id + '/avatar',
-        { method: 'PUT', headers: { Authorization: 'Bearer ' + admin, 'Content-Type': 'image/png' }, body: png(64, 64) });
+        { method: 'PUT', headers: { Authorization: 'Bearer ' + admin, 'Content-Type': 'image/png' }, body: makePng(64, 64) });
     assert.equal(res.status, 200, 'avatar set');
     await until(async () => (await apiOk('GET', '/org/users/' + zhang.id, null, admin)).user.has_avatar, 'has_avatar');
     const a = await openApp(browser);
@@ -277,7 +247,7 @@ test('avatars: a user with a picture shows it, others keep their initials; openP
     // a new picture replaces the cached one without a reload (the user's version moved)
     const before = await row.locator('.avatar img').getAttribute('src');
     const res2 = await fetch(BASE + '/api/v1/admin/users/' + zhang.id + '/avatar',
-        { method: 'PUT', headers: { Authorization: 'Bearer ' + admin, 'Content-Type': 'image/png' }, body: png(80, 80) });
+        { method: 'PUT', headers: { Authorization: 'Bearer ' + admin, 'Content-Type': 'image/png' }, body: makePng(80, 80, 40) });
     assert.equal(res2.status, 200, 'second avatar set');
     await p.waitForFunction(([sel, old]) => { const i = document.querySelector(sel); return i && i.src !== old && i.complete; },
         [`[data-test=member-${zhang.id}] .avatar img`, before]);

@@ -1,41 +1,8 @@
 // Helpers of the rich-message browser tests (20-files, 21-forward, 22-groups).
-import { deflateSync, crc32 } from 'node:zlib';
-import { apiOk, uniq } from './harness.mjs';
+import { apiOk, uniq, until, makePng } from './harness.mjs';
 
-// polls fn until it returns truthy (auto-waiting for plain values)
-export async function until(fn, what, ms = 15000) {
-    const end = Date.now() + ms;
-    let last;
-    for (;;) {
-        try { last = await fn(); if (last) return last; } catch (e) { last = e; }
-        if (Date.now() > end) throw new Error('timed out waiting for ' + what + ' (last: ' + last + ')');
-        await new Promise((r) => setTimeout(r, 150));
-    }
-}
-
-function chunk(type, data) {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td) >>> 0);
-    return Buffer.concat([len, td, crc]);
-}
-
-// a real PNG of w x h: a colour gradient with a stripe, so thumbnails decode
-export function makePng(w, h, seed = 0) {
-    const raw = Buffer.alloc((w * 3 + 1) * h);
-    for (let y = 0; y < h; y++) {
-        raw[y * (w * 3 + 1)] = 0;
-        for (let x = 0; x < w; x++) {
-            const o = y * (w * 3 + 1) + 1 + x * 3;
-            raw[o] = (x * 255 / w + seed) & 255; raw[o + 1] = (y * 255 / h) & 255; raw[o + 2] = (Math.abs(x - y) < 8 ? 255 : 90);
-        }
-    }
-    const ihdr = Buffer.alloc(13);
-    ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4);
-    ihdr[8] = 8; ihdr[9] = 2; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;
-    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
-        chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
+// until() and makePng() live in the harness (other test files use them too)
+export { until, makePng };
 
 // bytes that do not compress and are easy to compare
 export function randomBytes(n, seed = 7) {
