@@ -30,8 +30,21 @@ typedef struct {
 ngx_http_youdu_acct_t *ngx_http_youdu_acct_new(ngx_http_youdu_ctx_t *ctx);
 /* stage 0 of a write on the user in the path: state, id, transaction */
 ngx_int_t ngx_http_youdu_acct_begin(ngx_http_youdu_ctx_t *ctx);
+/* remote wipe (ngx_http_youdu_session_wipe.c) */
+/* a session the device may still use or come back with, not wiped yet */
+#define YD_WIPE_PENDING                                                       \
+    "refresh_expires > UTC_TIMESTAMP() "                                      \
+    "AND IFNULL(revoke_reason, '') <> 'wipe'"
+
+#define YD_WIPE_SET                                                           \
+    "UPDATE sessions SET revoked_at = IFNULL(revoked_at, UTC_TIMESTAMP()), "  \
+    "revoke_reason = 'wipe' "
+
 /* stage 0 of .../users/:id/sessions/:sid routes: a->uid, a->sid, BEGIN */
 ngx_int_t ngx_http_youdu_acct_begin_session(ngx_http_youdu_ctx_t *ctx);
+/* an admin ends one session of the user: signs it out, or wipes it */
+ngx_int_t ngx_http_youdu_acct_end_session(ngx_http_youdu_ctx_t *ctx,
+    ngx_uint_t wipe);
 /* reads the target's role, account and lock */
 ngx_int_t ngx_http_youdu_acct_select(ngx_http_youdu_ctx_t *ctx,
     ngx_uint_t for_update);

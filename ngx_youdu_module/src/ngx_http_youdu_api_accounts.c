@@ -480,6 +480,19 @@ ngx_http_youdu_acct_revoke_all(ngx_http_youdu_ctx_t *ctx)
 static ngx_int_t
 ngx_http_youdu_acct_revoke_one(ngx_http_youdu_ctx_t *ctx)
 {
+    return ngx_http_youdu_acct_end_session(ctx, 0);
+}
+
+
+/*
+ * One session of the user in the path: signed out (revoke_reason
+ * 'revoked_by_admin', an active session only) or wiped (also one already
+ * signed out that the device may come back with).
+ */
+
+ngx_int_t
+ngx_http_youdu_acct_end_session(ngx_http_youdu_ctx_t *ctx, ngx_uint_t wipe)
+{
     ngx_http_youdu_acct_t  *a = ctx->data;
 
     switch (ctx->stage) {
@@ -495,6 +508,12 @@ ngx_http_youdu_acct_revoke_one(ngx_http_youdu_ctx_t *ctx)
             return NGX_DONE;
         }
 
+        if (wipe) {
+            return yd_sql(ctx,
+                YD_WIPE_SET "WHERE id = ? AND user_id = ? AND "
+                YD_WIPE_PENDING, "ii", a->sid, a->uid);
+        }
+
         return yd_sql(ctx,
             "UPDATE sessions SET revoked_at = UTC_TIMESTAMP(), "
             "revoke_reason = 'revoked_by_admin' "
@@ -504,20 +523,28 @@ ngx_http_youdu_acct_revoke_one(ngx_http_youdu_ctx_t *ctx)
     case 3:
         if (ctx->res->affected == 0) {
             return yd_error(ctx, NGX_HTTP_NOT_FOUND, YD_ERR_SESSION_NOT_FOUND,
-                            "this user has no active session %L", a->sid);
+                            wipe ? "this user has no session %L that could "
+                                   "be wiped (unknown, expired or already "
+                                   "wiped)"
+                                 : "this user has no active session %L",
+                            a->sid);
         }
 
         ctx->recheck_uid = a->uid;
 
-        return ngx_http_youdu_acct_audit(ctx, "user.session_revoke",
+        return ngx_http_youdu_acct_audit(ctx,
+                   wipe ? "session.wipe" : "user.session_revoke",
                    json_pack("{sI}", "session_id", (json_int_t) a->sid));
 
     case 4:
         return yd_commit(ctx);
 
     default:
-        return yd_ok(ctx, json_pack("{sIsI}", "user_id", (json_int_t) a->uid,
-                                    "session_id", (json_int_t) a->sid));
+        return yd_ok(ctx, wipe
+            ? json_pack("{sIsIsb}", "user_id", (json_int_t) a->uid,
+                        "session_id", (json_int_t) a->sid, "wipe", 1)
+            : json_pack("{sIsI}", "user_id", (json_int_t) a->uid,
+                        "session_id", (json_int_t) a->sid));
     }
 }
 

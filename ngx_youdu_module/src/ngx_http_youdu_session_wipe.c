@@ -15,16 +15,6 @@
 #include "ngx_http_youdu_accounts.h"
 
 
-/* a session the device may still use or come back with, not wiped yet */
-#define YD_WIPE_PENDING                                                       \
-    "refresh_expires > UTC_TIMESTAMP() "                                      \
-    "AND IFNULL(revoke_reason, '') <> 'wipe'"
-
-#define YD_WIPE_SET                                                           \
-    "UPDATE sessions SET revoked_at = IFNULL(revoked_at, UTC_TIMESTAMP()), "  \
-    "revoke_reason = 'wipe' "
-
-
 static ngx_int_t ngx_http_youdu_wipe_own(ngx_http_youdu_ctx_t *ctx);
 static ngx_int_t ngx_http_youdu_wipe_one(ngx_http_youdu_ctx_t *ctx);
 static ngx_int_t ngx_http_youdu_wipe_all(ngx_http_youdu_ctx_t *ctx);
@@ -86,46 +76,7 @@ ngx_http_youdu_wipe_own(ngx_http_youdu_ctx_t *ctx)
 static ngx_int_t
 ngx_http_youdu_wipe_one(ngx_http_youdu_ctx_t *ctx)
 {
-    ngx_http_youdu_acct_t  *a = ctx->data;
-
-    switch (ctx->stage) {
-
-    case 0:
-        return ngx_http_youdu_acct_begin_session(ctx);
-
-    case 1:
-        return ngx_http_youdu_acct_select(ctx, 1);
-
-    case 2:
-        if (ngx_http_youdu_acct_target(ctx, 1) != NGX_OK) {
-            return NGX_DONE;
-        }
-
-        return yd_sql(ctx,
-            YD_WIPE_SET "WHERE id = ? AND user_id = ? AND " YD_WIPE_PENDING,
-            "ii", a->sid, a->uid);
-
-    case 3:
-        if (ctx->res->affected == 0) {
-            return yd_error(ctx, NGX_HTTP_NOT_FOUND, YD_ERR_SESSION_NOT_FOUND,
-                            "this user has no session %L that could be "
-                            "wiped (unknown, expired or already wiped)",
-                            a->sid);
-        }
-
-        ctx->recheck_uid = a->uid;
-
-        return ngx_http_youdu_acct_audit(ctx, "session.wipe",
-                   json_pack("{sI}", "session_id", (json_int_t) a->sid));
-
-    case 4:
-        return yd_commit(ctx);
-
-    default:
-        return yd_ok(ctx, json_pack("{sIsIsb}", "user_id", (json_int_t) a->uid,
-                                    "session_id", (json_int_t) a->sid,
-                                    "wipe", 1));
-    }
+    return ngx_http_youdu_acct_end_session(ctx, 1);
 }
 
 
