@@ -1,7 +1,7 @@
 // Sign-in, remembered device, sign-out, wrong password, phone layout.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newUser, openApp, login, shot, BASE } from './lib/harness.mjs';
+import { launch, newUser, openApp, login, shot, api, apiOk, adminToken, BASE } from './lib/harness.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -32,7 +32,7 @@ test('wrong password shows the server message; the right one opens the app', asy
     await a.close();
 });
 
-test('a remembered device stays signed in after a reload; sign-out returns to the form', async () => {
+test('a remembered device stays signed in after a reload; one not remembered asks again in a new tab', async () => {
     const u = await newUser();
     const a = await openApp(browser);
     await login(a.page, u, { remember: true });
@@ -56,6 +56,30 @@ test('phone layout: the rail becomes a bottom tab bar', async () => {
     assert.ok(box.y > 700, 'tab bar at the bottom, got y=' + box.y);
     assert.ok(box.width >= 380, 'tab bar spans the screen');
     await shot(a.page, 'shell-phone');
+    a.assertNoErrors();
+    await a.close();
+});
+
+test('a password an admin reset must be changed at the next sign-in, then the app opens', async () => {
+    const u = await newUser({ name: '改密码' });
+    await apiOk('POST', `/admin/users/${u.id}/password`, { password: 'Reset-Pass-77', must_change: true }, await adminToken());
+    const a = await openApp(browser);
+    await a.page.locator('#login-account').fill(u.account);
+    await a.page.locator('#login-password').fill('Reset-Pass-77');
+    await a.page.locator('#login-submit').click();
+    await a.page.locator('[data-view=password]').waitFor();
+    // the old password is carried over from the sign-in form; a weak new one is refused
+    await a.page.locator('#pw-new').fill('short');
+    await a.page.locator('#pw-repeat').fill('short');
+    await a.page.locator('#pw-submit').click();
+    await a.page.locator('[data-view=password] .form-error').filter({ hasText: /\S/ }).waitFor();
+    await a.page.locator('#pw-new').fill('Brand-New-Pass-88');
+    await a.page.locator('#pw-repeat').fill('Brand-New-Pass-88');
+    await a.page.locator('#pw-submit').click();
+    await a.page.locator('[data-view=shell]').waitFor();
+    const r = await api('POST', '/auth/login', { account: u.account, password: 'Brand-New-Pass-88', device_type: 'api' });
+    assert.equal(r.status, 200, 'the new password works');
+    assert.equal(r.json.must_change_password, false);
     a.assertNoErrors();
     await a.close();
 });
