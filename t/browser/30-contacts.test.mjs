@@ -266,11 +266,22 @@ test('avatars: a user with a picture shows it, others keep their initials; openP
 });
 
 test('phone layout: tree, then members with a back button, then the card', async () => {
+    // a tree taller than the phone: it must scroll inside the screen, above the tab bar
+    const many = [];
+    for (let i = 0; i < 24; i++) many.push(await newDept(`分组${String(i).padStart(2, '0')}${tag}`, deptA.id));
     const a = await openApp(browser, { viewport: { width: 390, height: 844 } });
     await login(a.page, viewer);
     await openContacts(a);
     const p = a.page;
     await p.getByTestId('dept-toggle-' + deptA.id).click();
+    await p.getByTestId('dept-' + many[23].id).waitFor();
+    const tree = await p.getByTestId('dept-tree').evaluate((el) => ({ bottom: el.getBoundingClientRect().bottom,
+        scrollable: el.scrollHeight > el.clientHeight, rail: document.querySelector('nav.rail').getBoundingClientRect().top }));
+    assert.ok(tree.scrollable, 'the tree scrolls');
+    assert.ok(tree.bottom <= tree.rail + 1, `the tree ends above the tab bar (${tree.bottom} > ${tree.rail})`);
+    await p.getByTestId('dept-' + many[23].id).scrollIntoViewIfNeeded();
+    assert.ok(await p.getByTestId('dept-' + many[23].id).isVisible());
+    await p.getByTestId('dept-tree').evaluate((el) => { el.scrollTop = 0; });
     await shot(p, 'contacts-phone-tree');
     await p.getByTestId('dept-' + deptB.id).click();
     const members = p.getByTestId('members');
