@@ -386,7 +386,7 @@ run)
     create_admin
     echo
     log "youdu is running"
-    echo "  Web:    http://127.0.0.1:$HTTP_PORT/   (TLS: https://127.0.0.1:$HTTPS_PORT/, self-signed)"
+    echo "  Web:    http://127.0.0.1:$HTTP_PORT/   (the web client; TLS: https://127.0.0.1:$HTTPS_PORT/, self-signed)"
     echo "  API:    http://127.0.0.1:$HTTP_PORT/api/v1/   (see docs/api.md)"
     echo "  Push:   ws://127.0.0.1:$HTTP_PORT/push/ws, raw TCP 127.0.0.1:$TCP_PORT (TLS :$TCPS_PORT)   (see docs/push.md)"
     if [ -n "$ADMIN_PASSWORD" ]; then
