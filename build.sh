@@ -439,7 +439,8 @@ test)
     set -e
     stop_stack
     # a worker stopped by the sanitizer exits with code 1 and reports in log/asan/
-    if cat "$RUN_DIR/log/error.log" "$RUN_DIR"/log/asan/* 2>/dev/null \
+    # (pipefail: a missing sanitizer report must not make cat's failure hide the alerts)
+    if { cat "$RUN_DIR/log/error.log" 2>/dev/null; cat "$RUN_DIR"/log/asan/* 2>/dev/null; true; } \
         | grep -E '\[alert\]|\[emerg\]|exited on signal|exited with code [1-9]|AddressSanitizer|runtime error' \
         | grep -v 'exited on signal 9$'; then   # SIGKILL: only the guarantee tests send it
         log "nginx logged alerts or crashes (above)"; rc=1

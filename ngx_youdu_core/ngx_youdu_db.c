@@ -52,6 +52,7 @@ struct ngx_youdu_db_conn_s {
     MYSQL                    *mysql;
     ngx_connection_t         *c;
     ngx_queue_t               queue;        /* in idle or busy list */
+    ngx_queue_t               link;         /* in the pool's list of all */
     ngx_log_t                 log;
 
     ngx_youdu_db_phase_e      phase;
@@ -92,6 +93,7 @@ typedef struct {
     ngx_log_t                *log;
     ngx_queue_t               idle;
     ngx_queue_t               waiters;
+    ngx_queue_t               all;          /* every connection, busy too */
     ngx_uint_t                total;        /* connected or connecting */
     ngx_uint_t                connecting;
     ngx_uint_t                nwaiting;
@@ -155,6 +157,7 @@ ngx_youdu_db_init_worker(ngx_cycle_t *cycle)
     yd_db->log = cycle->log;
     ngx_queue_init(&yd_db->idle);
     ngx_queue_init(&yd_db->waiters);
+    ngx_queue_init(&yd_db->all);
     yd_db->backoff = YD_DB_BACKOFF_MIN;
 
     yd_db->retry.handler = ngx_youdu_db_retry_handler;
@@ -185,6 +188,17 @@ ngx_youdu_db_exit_worker(ngx_cycle_t *cycle)
         q = ngx_queue_head(&yd_db->idle);
         ngx_queue_remove(q);
         dc = ngx_queue_data(q, ngx_youdu_db_conn_t, queue);
+        ngx_youdu_db_close(dc);
+    }
+
+    /*
+     * a connection still busy now serves background work (the callback
+     * queue, job leases) that ends with the process: close it too, or
+     * nginx reports its socket as left open
+     */
+    while (!ngx_queue_empty(&yd_db->all)) {
+        q = ngx_queue_head(&yd_db->all);
+        dc = ngx_queue_data(q, ngx_youdu_db_conn_t, link);
         ngx_youdu_db_close(dc);
     }
 
@@ -481,6 +495,7 @@ ngx_youdu_db_connect(void)
     dc->fetch_ev.log = &dc->log;
 
     yd_db->total++;
+    ngx_queue_insert_tail(&yd_db->all, &dc->link);
     yd_db->connecting++;
     dc->busy = 1;
     dc->phase = YD_DB_PHASE_CONNECT;
@@ -627,6 +642,7 @@ ngx_youdu_db_close(ngx_youdu_db_conn_t *dc)
     mysql_close(dc->mysql);
 
     yd_db->total--;
+    ngx_queue_remove(&dc->link);
     ngx_free(dc);
 }
 
