@@ -29,6 +29,8 @@ static ngx_int_t ngx_http_youdu_acct_unlock(ngx_http_youdu_ctx_t *ctx);
 static ngx_int_t ngx_http_youdu_acct_sessions(ngx_http_youdu_ctx_t *ctx);
 static ngx_int_t ngx_http_youdu_acct_revoke_all(ngx_http_youdu_ctx_t *ctx);
 static ngx_int_t ngx_http_youdu_acct_revoke_one(ngx_http_youdu_ctx_t *ctx);
+static ngx_int_t ngx_http_youdu_acct_begin_ids(ngx_http_youdu_ctx_t *ctx,
+    ngx_uint_t sid);
 static ngx_int_t ngx_http_youdu_acct_login_log(ngx_http_youdu_ctx_t *ctx);
 static ngx_int_t ngx_http_youdu_acct_audit_log(ngx_http_youdu_ctx_t *ctx);
 
@@ -56,18 +58,7 @@ ngx_http_youdu_acct_new(ngx_http_youdu_ctx_t *ctx)
 ngx_int_t
 ngx_http_youdu_acct_begin(ngx_http_youdu_ctx_t *ctx)
 {
-    ngx_http_youdu_acct_t  *a;
-
-    a = ngx_http_youdu_acct_new(ctx);
-    if (a == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (yd_arg_int(ctx, 0, &a->uid) != NGX_OK) {
-        return NGX_DONE;
-    }
-
-    return yd_begin(ctx);
+    return ngx_http_youdu_acct_begin_ids(ctx, 0);
 }
 
 
@@ -75,6 +66,13 @@ ngx_http_youdu_acct_begin(ngx_http_youdu_ctx_t *ctx)
 
 ngx_int_t
 ngx_http_youdu_acct_begin_session(ngx_http_youdu_ctx_t *ctx)
+{
+    return ngx_http_youdu_acct_begin_ids(ctx, 1);
+}
+
+
+static ngx_int_t
+ngx_http_youdu_acct_begin_ids(ngx_http_youdu_ctx_t *ctx, ngx_uint_t sid)
 {
     ngx_http_youdu_acct_t  *a;
 
@@ -84,7 +82,7 @@ ngx_http_youdu_acct_begin_session(ngx_http_youdu_ctx_t *ctx)
     }
 
     if (yd_arg_int(ctx, 0, &a->uid) != NGX_OK
-        || yd_arg_int(ctx, 1, &a->sid) != NGX_OK)
+        || (sid && yd_arg_int(ctx, 1, &a->sid) != NGX_OK))
     {
         return NGX_DONE;
     }
